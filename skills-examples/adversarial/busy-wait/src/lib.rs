@@ -1,6 +1,7 @@
-//! Adversarial: burns wall-clock time while using little fuel, either by
-//! sleeping in a host call (`{"mode":"sleep"}`) or by polling the clock
-//! (`{"mode":"spin"}`, the default). Stopped by the wall-clock deadline.
+//! Adversarial: burns wall-clock time while using little fuel. By default it
+//! polls the clock between short sleeps; `{"mode":"sleep"}` makes one long
+//! sleep inside a host call, which epochs cannot interrupt. Either way only
+//! the wall-clock deadline stops it.
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -20,7 +21,7 @@ impl Skill for BusyWait {
             std::thread::sleep(hour);
         } else {
             while start.elapsed() < hour {
-                std::hint::spin_loop();
+                std::thread::sleep(Duration::from_millis(5));
             }
         }
         Ok(json!({"waited_ms": start.elapsed().as_millis() as u64}))

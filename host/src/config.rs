@@ -1,0 +1,208 @@
+//! Host configuration: the owner's limits. Safe defaults; a TOML file may
+//! override any of them. A skill can never raise a limit.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// Limits applied to every invocation. Each one closes a way for a skill to
+/// hurt the host or its neighbours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Wall-clock time for one invocation, in milliseconds, including time
+    /// spent in host calls. Stops skills that sleep or wait forever.
+    pub timeout_ms: u64,
+    /// Fuel (roughly, wasm instructions) for one invocation. Stops skills that
+    /// compute forever, independent of machine speed.
+    pub fuel: u64,
+    /// Linear memory of one instance, in bytes. Stops skills that exhaust the
+    /// host's memory.
+    pub memory_bytes: u64,
+    /// Size of the JSON input, in bytes. Checked before the sandbox starts.
+    pub input_bytes: u64,
+    /// Size of the JSON output, in bytes. Stops skills that flood their caller.
+    pub output_bytes: u64,
+    /// Outbound HTTP requests per invocation.
+    pub http_requests: u32,
+    /// Log records a skill may write per invocation (more are counted, not kept).
+    pub log_records: u32,
+    /// Bytes of log text kept per invocation, across `log` calls.
+    pub log_bytes: u64,
+    /// Bytes of stdout plus stderr kept per invocation; the rest is dropped.
+    pub stdio_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout_ms: 10_000,
+            fuel: 1_000_000_000,
+            memory_bytes: 64 * 1024 * 1024,
+            input_bytes: 64 * 1024,
+            output_bytes: 50 * 1024,
+            http_requests: 20,
+            log_records: 256,
+            log_bytes: 64 * 1024,
+            stdio_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Engine-wide settings, fixed when the host starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    /// Maximum wasm stack, in bytes. Stops runaway recursion with a
+    /// `stack_overflow` trap before it can touch the host's stack.
+    pub stack_bytes: u64,
+    /// Invocations running at once. Sizes the instance pool; further
+    /// invocations wait for a free slot.
+    pub max_concurrent: u32,
+    /// Epoch tick, in milliseconds: how often running skills are checked
+    /// against their deadline.
+    pub epoch_tick_ms: u64,
+    /// Cache compiled artifacts in the data dir (verified before use).
+    pub artifact_cache: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            stack_bytes: 512 * 1024,
+            max_concurrent: 64,
+            epoch_tick_ms: 10,
+            artifact_cache: true,
+        }
+    }
+}
+
+/// The whole host configuration, as read from `skillhost.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HostConfig {
+    pub limits: Limits,
+    pub engine: EngineConfig,
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("invalid config: {0}")]
+    Invalid(String),
+}
+
+impl HostConfig {
+    /// Parse a TOML document. Unknown keys are errors, so a typo never
+    /// silently leaves a default in place.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let config: HostConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_string(),
+            message: e.message().to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Read and parse a TOML file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    /// The configuration as TOML, e.g. for `skillhost config show`.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("config always serialises")
+    }
+
+    /// Reject values that would disable a limit or break the engine.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        let e = &self.engine;
+        let positive = [
+            ("limits.timeout_ms", l.timeout_ms),
+            ("limits.fuel", l.fuel),
+            ("limits.memory_bytes", l.memory_bytes),
+            ("limits.input_bytes", l.input_bytes),
+            ("limits.output_bytes", l.output_bytes),
+            ("engine.stack_bytes", e.stack_bytes),
+            ("engine.max_concurrent", u64::from(e.max_concurrent)),
+            ("engine.epoch_tick_ms", e.epoch_tick_ms),
+        ];
+        for (name, value) in positive {
+            if value == 0 {
+                return Err(ConfigError::Invalid(format!("{name} must be greater than 0")));
+            }
+        }
+        if l.memory_bytes > 4 * 1024 * 1024 * 1024 {
+            return Err(ConfigError::Invalid(
+                "limits.memory_bytes must be at most 4 GiB (the wasm32 address space)".into(),
+            ));
+        }
+        if e.stack_bytes > 64 * 1024 * 1024 {
+            return Err(ConfigError::Invalid("engine.stack_bytes must be at most 64 MiB".into()));
+        }
+        if e.max_concurrent > 10_000 {
+            return Err(ConfigError::Invalid("engine.max_concurrent must be at most 10000".into()));
+        }
+        if e.epoch_tick_ms > l.timeout_ms {
+            return Err(ConfigError::Invalid(
+                "engine.epoch_tick_ms must not exceed limits.timeout_ms".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_design() {
+        let c = HostConfig::default();
+        assert_eq!(c.limits.timeout_ms, 10_000);
+        assert_eq!(c.limits.fuel, 1_000_000_000);
+        assert_eq!(c.limits.memory_bytes, 64 << 20);
+        assert_eq!(c.limits.input_bytes, 64 << 10);
+        assert_eq!(c.limits.output_bytes, 50 << 10);
+        assert_eq!(c.limits.http_requests, 20);
+        assert_eq!(c.engine.max_concurrent, 64);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn partial_file_overrides_only_what_it_names() {
+        let c = HostConfig::from_toml("[limits]\ntimeout_ms = 500\n", "test").unwrap();
+        assert_eq!(c.limits.timeout_ms, 500);
+        assert_eq!(c.limits.fuel, Limits::default().fuel);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = HostConfig::from_toml("[limits]\ntimeout = 500\n", "test").unwrap_err();
+        assert!(err.to_string().contains("timeout"), "{err}");
+    }
+
+    #[test]
+    fn zero_limits_are_refused() {
+        let err = HostConfig::from_toml("[limits]\nfuel = 0\n", "test").unwrap_err();
+        assert!(err.to_string().contains("limits.fuel"), "{err}");
+    }
+
+    #[test]
+    fn round_trips_through_toml() {
+        let c = HostConfig::default();
+        assert_eq!(HostConfig::from_toml(&c.to_toml(), "test").unwrap(), c);
+    }
+}

@@ -1,0 +1,341 @@
+//! The wasmtime engine for skills: configuration, the epoch ticker, the
+//! linker with the locked-down WASI and the `host` interface, the
+//! compiled-artifact cache, and loading a component into a pre-instantiated
+//! [`LoadedSkill`].
+
+mod artifact_cache;
+mod ticker;
+
+use std::hash::{Hash, Hasher};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest as _, Sha256};
+use tokio::sync::Semaphore;
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+pub use artifact_cache::{ArtifactCache, Lookup};
+pub use ticker::EpochTicker;
+
+use crate::codes::{self, Code};
+use crate::config::{HostConfig, Limits};
+use crate::contract::{self, ContractCheck, Skill, SkillPre};
+use crate::digest::ModuleDigest;
+use crate::sandbox::{self, Call, Invocation, Report, SandboxState};
+
+/// Why a module could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    #[error("not a valid skill: {0}")]
+    ModuleInvalid(String),
+    #[error(
+        "the component targets {package}@{found}, but this host supports {package}@{supported}; rebuild the skill against a compatible skillhost SDK",
+        package = contract::PACKAGE
+    )]
+    ContractVersionMismatch { found: String, supported: String },
+    #[error("engine failure: {0}")]
+    Engine(String),
+}
+
+impl LoadError {
+    pub fn code(&self) -> Code {
+        match self {
+            LoadError::ModuleInvalid(_) => codes::MODULE_INVALID,
+            LoadError::ContractVersionMismatch { .. } => codes::CONTRACT_VERSION_MISMATCH,
+            LoadError::Engine(_) => codes::HOST_INTERNAL,
+        }
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut body = serde_json::json!({ "code": self.code(), "message": self.to_string() });
+        if let LoadError::ContractVersionMismatch { found, supported } = self {
+            body["found"] = found.clone().into();
+            body["supported"] = supported.clone().into();
+        }
+        body
+    }
+}
+
+/// Where a loaded skill's machine code came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArtifactSource {
+    /// A verified entry of the artifact cache.
+    Cache,
+    /// Compiled now; there was no cache entry (or no cache).
+    Compiled,
+    /// Compiled now because the cache entry failed verification.
+    Recompiled { reason: String },
+}
+
+/// The engine every skill runs on. Cheap to share behind an `Arc`.
+pub struct SkillEngine {
+    engine: Engine,
+    linker: Linker<SandboxState>,
+    cache: Option<ArtifactCache>,
+    cache_key: String,
+    limits: Limits,
+    slots: Arc<Semaphore>,
+    _ticker: EpochTicker,
+}
+
+impl std::fmt::Debug for SkillEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SkillEngine").field("limits", &self.limits).finish_non_exhaustive()
+    }
+}
+
+impl SkillEngine {
+    /// Build an engine from the owner's configuration. With `data_dir`, and
+    /// the cache enabled in `config`, compiled artifacts are cached there.
+    pub fn new(config: &HostConfig, data_dir: Option<&Path>) -> Result<Self, LoadError> {
+        config.validate().map_err(|e| LoadError::Engine(e.to_string()))?;
+        let engine_config = wasmtime_config(config);
+        let engine = Engine::new(&engine_config).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
+
+        let mut linker: Linker<SandboxState> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
+        Skill::add_to_linker::<_, HasSelf<SandboxState>>(&mut linker, |s| s)
+            .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
+
+        let ticker = EpochTicker::spawn(&engine, Duration::from_millis(config.engine.epoch_tick_ms))
+            .map_err(|e| LoadError::Engine(format!("cannot start epoch ticker: {e}")))?;
+        let cache = match data_dir {
+            Some(dir) if config.engine.artifact_cache => Some(ArtifactCache::new(dir)),
+            _ => None,
+        };
+        Ok(SkillEngine {
+            cache_key: cache_key(&engine),
+            engine,
+            linker,
+            cache,
+            limits: config.limits.clone(),
+            slots: Arc::new(Semaphore::new(config.engine.max_concurrent as usize)),
+            _ticker: ticker,
+        })
+    }
+
+    /// The owner's default limits.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Validate and compile (or load from the verified cache) a component,
+    /// check its contract version and imports, and pre-instantiate it.
+    /// Nothing is written to the data dir unless all of that succeeds.
+    pub fn load(&self, bytes: &[u8]) -> Result<LoadedSkill, LoadError> {
+        check_header(bytes)?;
+        let digest = ModuleDigest::of(bytes);
+        let (component, source) = self.component(bytes, &digest)?;
+
+        match contract::check(&self.engine, &component) {
+            ContractCheck::Compatible => {}
+            ContractCheck::VersionMismatch { found } => {
+                return Err(LoadError::ContractVersionMismatch {
+                    found,
+                    supported: contract::VERSION.to_string(),
+                });
+            }
+            ContractCheck::NotASkill { exports } => {
+                return Err(LoadError::ModuleInvalid(format!(
+                    "the component does not export {}/{}@{} (it exports: {}); build it with the skillhost SDK",
+                    contract::PACKAGE,
+                    contract::GUEST_INTERFACE,
+                    contract::VERSION,
+                    if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") }
+                )));
+            }
+        }
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .and_then(SkillPre::new)
+            .map_err(|e| {
+                LoadError::ModuleInvalid(format!("the component needs something this host does not provide: {e:#}"))
+            })?;
+
+        if source != ArtifactSource::Cache
+            && let Some(cache) = &self.cache
+        {
+            match component.serialize() {
+                Ok(artifact) => {
+                    if let Err(e) = cache.put(&self.cache_key, &digest, &artifact) {
+                        tracing::warn!(error = %e, "cannot write the artifact cache; continuing without it");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot serialize the compiled artifact"),
+            }
+        }
+        Ok(LoadedSkill {
+            engine: self.engine.clone(),
+            pre,
+            digest,
+            source,
+            slots: self.slots.clone(),
+        })
+    }
+
+    fn component(&self, bytes: &[u8], digest: &ModuleDigest) -> Result<(Component, ArtifactSource), LoadError> {
+        let mut source = ArtifactSource::Compiled;
+        if let Some(cache) = &self.cache {
+            match cache.get(&self.cache_key, digest) {
+                Lookup::Hit(artifact) => {
+                    // SAFETY: `ArtifactCache::get` returned these bytes only
+                    // after checking them against the SHA-256 recorded when
+                    // this host serialized them for this exact module digest,
+                    // so they are a wasmtime artifact we produced ourselves.
+                    // wasmtime additionally refuses artifacts from an
+                    // incompatible engine.
+                    match unsafe { Component::deserialize(&self.engine, &artifact) } {
+                        Ok(c) => return Ok((c, ArtifactSource::Cache)),
+                        Err(e) => {
+                            source = ArtifactSource::Recompiled {
+                                reason: format!("engine refused the artifact: {e}"),
+                            }
+                        }
+                    }
+                }
+                Lookup::Miss => {}
+                Lookup::Rejected(reason) => {
+                    tracing::warn!(module = %digest, %reason, "rejected a cached artifact; recompiling");
+                    source = ArtifactSource::Recompiled { reason };
+                }
+            }
+        }
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|e| LoadError::ModuleInvalid(format!("the component does not validate: {e:#}")))?;
+        Ok((component, source))
+    }
+}
+
+/// A skill compiled and pre-instantiated, ready for any number of calls. Each
+/// call gets a fresh instance.
+pub struct LoadedSkill {
+    engine: Engine,
+    pre: SkillPre<SandboxState>,
+    digest: ModuleDigest,
+    source: ArtifactSource,
+    slots: Arc<Semaphore>,
+}
+
+impl LoadedSkill {
+    /// SHA-256 of the module bytes this skill was loaded from.
+    pub fn digest(&self) -> ModuleDigest {
+        self.digest
+    }
+
+    /// Whether the machine code came from the artifact cache.
+    pub fn source(&self) -> &ArtifactSource {
+        &self.source
+    }
+
+    /// Call `metadata` in a fresh instance under `limits`.
+    pub async fn metadata(&self, limits: &Limits) -> Report<contract::Metadata> {
+        let _slot = self.slots.acquire().await.expect("the slot semaphore is never closed");
+        sandbox::call(&self.engine, &self.pre, limits, Call::Metadata, sandbox::accept_metadata).await
+    }
+
+    /// Call `invoke` with a JSON input in a fresh instance under `limits`.
+    pub async fn invoke(&self, input: &str, limits: &Limits) -> Invocation {
+        if let Err(e) = sandbox::check_input(input, limits) {
+            return Report {
+                result: Err(e),
+                logs: Vec::new(),
+                usage: sandbox::Usage::default(),
+            };
+        }
+        let _slot = self.slots.acquire().await.expect("the slot semaphore is never closed");
+        sandbox::call(
+            &self.engine,
+            &self.pre,
+            limits,
+            Call::Invoke(input),
+            sandbox::accept_invoke(limits),
+        )
+        .await
+    }
+}
+
+/// Refuse what is obviously not a component, with a message that says why.
+fn check_header(bytes: &[u8]) -> Result<(), LoadError> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(LoadError::ModuleInvalid(
+            "not a WebAssembly binary (it does not start with the \\0asm header)".into(),
+        ));
+    }
+    match &bytes[4..8] {
+        [0x01, 0x00, 0x00, 0x00] => Err(LoadError::ModuleInvalid(
+            "this is a core WebAssembly module, not a component; build the skill with `--target wasm32-wasip2`"
+                .into(),
+        )),
+        [0x0d, 0x00, 0x01, 0x00] => Ok(()),
+        other => Err(LoadError::ModuleInvalid(format!(
+            "unsupported WebAssembly version/layer {other:02x?}"
+        ))),
+    }
+}
+
+fn wasmtime_config(config: &HostConfig) -> Config {
+    let limits = &config.limits;
+    let e = &config.engine;
+    let slots = e.max_concurrent;
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(slots)
+        // A Rust component holds a handful of core instances (the program
+        // plus the shims wit-component adds), each with a table or two.
+        .total_core_instances(slots.saturating_mul(16))
+        .total_memories(slots.saturating_mul(2))
+        .total_tables(slots.saturating_mul(16))
+        .total_stacks(slots)
+        .max_memory_size(usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX))
+        .table_elements(sandbox_table_limit());
+
+    let mut c = Config::new();
+    c.wasm_component_model(true)
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(e.stack_bytes as usize)
+        // The fiber running the guest needs room for the wasm stack plus the
+        // host functions it calls.
+        .async_stack_size(e.stack_bytes as usize + 1024 * 1024)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    c
+}
+
+fn sandbox_table_limit() -> usize {
+    20_000
+}
+
+/// Cache directory name: SHA-256 over wasmtime's compatibility hash, so
+/// artifacts from another wasmtime version or settings are never even looked
+/// at (wasmtime would refuse them anyway).
+fn cache_key(engine: &Engine) -> String {
+    struct ShaHasher(Sha256);
+    impl Hasher for ShaHasher {
+        fn finish(&self) -> u64 {
+            0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.update(bytes);
+        }
+    }
+    let mut h = ShaHasher(Sha256::new());
+    engine.precompile_compatibility_hash().hash(&mut h);
+    hex::encode(&h.0.finalize()[..16])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_check_names_the_problem() {
+        let msg = |b: &[u8]| check_header(b).unwrap_err().to_string();
+        assert!(msg(b"hello world").contains("not a WebAssembly binary"));
+        assert!(msg(b"\0asm").contains("not a WebAssembly binary"));
+        assert!(msg(b"\0asm\x01\0\0\0").contains("core WebAssembly module"));
+        assert!(msg(b"\0asm\x02\0\0\0").contains("unsupported"));
+        assert!(check_header(b"\0asm\x0d\0\x01\0").is_ok());
+    }
+}

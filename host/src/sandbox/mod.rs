@@ -1,0 +1,351 @@
+//! One invocation in a fresh, bounded instance.
+//!
+//! Each call gets a new `Store` and a new instance from the skill's
+//! pre-instantiated component; nothing survives between calls. Limits:
+//! fuel (CPU), an epoch deadline plus a tokio deadline (wall clock, including
+//! host calls), a memory limiter, the engine's stack limit, and input/output
+//! size caps. WASI is linked locked down: no files, env, args, sockets or
+//! name lookup; stdout/stderr are captured into a capped buffer.
+
+mod error;
+mod limiter;
+pub mod logs;
+mod stdio;
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+pub use error::{InvokeError, MAX_SKILL_CODE_BYTES, MAX_SKILL_MESSAGE_BYTES};
+pub use logs::{LogLevel, LogRecord, LogSource};
+
+use crate::config::Limits;
+use crate::contract::{self, Skill, SkillPre};
+use crate::egress::EgressPolicy;
+use limiter::MemoryLimiter;
+use logs::LogBuffer;
+use stdio::{CapturedStdio, Stream};
+
+/// Prefix the SDK's panic hook puts on its log record.
+const PANIC_PREFIX: &str = "panic: ";
+
+/// What one invocation consumed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Usage {
+    pub fuel_consumed: u64,
+    pub peak_memory_bytes: u64,
+    pub duration_ms: u64,
+    pub http_requests: u32,
+    pub log_records_dropped: u64,
+    pub stdio_bytes_dropped: u64,
+}
+
+/// The result of one call into a skill, with its logs and resource use.
+#[derive(Debug)]
+pub struct Report<T> {
+    pub result: Result<T, InvokeError>,
+    pub logs: Vec<LogRecord>,
+    pub usage: Usage,
+}
+
+/// The result of `invoke`: a JSON output string on success.
+pub type Invocation = Report<String>;
+
+/// Per-store state: exactly what one instance may touch.
+pub struct SandboxState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: MemoryLimiter,
+    logs: LogBuffer,
+    egress: EgressPolicy,
+    timed_out: bool,
+    panic_message: Option<String>,
+}
+
+impl WasiView for SandboxState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl contract::skillhost::skill::types::Host for SandboxState {}
+
+impl contract::skillhost::skill::host::Host for SandboxState {
+    async fn log(&mut self, level: contract::LogLevel, message: String) {
+        let level = match level {
+            contract::LogLevel::Trace => LogLevel::Trace,
+            contract::LogLevel::Debug => LogLevel::Debug,
+            contract::LogLevel::Info => LogLevel::Info,
+            contract::LogLevel::Warn => LogLevel::Warn,
+            contract::LogLevel::Error => LogLevel::Error,
+        };
+        if level == LogLevel::Error
+            && self.panic_message.is_none()
+            && let Some(m) = message.strip_prefix(PANIC_PREFIX)
+        {
+            self.panic_message = Some(logs::truncate(m, 512).to_string());
+        }
+        self.logs.push(level, LogSource::Skill, &message);
+    }
+
+    async fn http_fetch(
+        &mut self,
+        request: contract::HttpRequest,
+    ) -> Result<contract::HttpResponse, contract::HttpError> {
+        let denial = match self.egress.check(&request) {
+            Err(denial) => denial,
+            Ok(()) => unreachable!("EgressPolicy::deny_all never allows a request"),
+        };
+        tracing::info!(code = denial.code(), "egress request refused");
+        Err(contract::HttpError {
+            code: denial.code().to_string(),
+            message: denial.to_string(),
+        })
+    }
+}
+
+/// Which export to call.
+pub(crate) enum Call<'a> {
+    Metadata,
+    Invoke(&'a str),
+}
+
+pub(crate) enum Returned {
+    Metadata(contract::Metadata),
+    Invoke(Result<String, contract::SkillError>),
+}
+
+/// Refuse input that is too large or not JSON, before any instance exists.
+pub fn check_input(input: &str, limits: &Limits) -> Result<(), InvokeError> {
+    let size = input.len() as u64;
+    if size > limits.input_bytes {
+        return Err(InvokeError::InputTooLarge {
+            size,
+            limit: limits.input_bytes,
+        });
+    }
+    serde_json::from_str::<serde::de::IgnoredAny>(input).map_err(|e| InvokeError::InputNotJson {
+        detail: e.to_string(),
+    })?;
+    Ok(())
+}
+
+fn new_store(engine: &Engine, limits: &Limits, stdio: &CapturedStdio) -> wasmtime::Result<Store<SandboxState>> {
+    let wasi = WasiCtxBuilder::new()
+        .stdout(stdio.stdout())
+        .stderr(stdio.stderr())
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .build();
+    let state = SandboxState {
+        wasi,
+        table: ResourceTable::new(),
+        limiter: MemoryLimiter::new(limits.memory_bytes),
+        logs: LogBuffer::new(limits.log_records, limits.log_bytes),
+        egress: EgressPolicy::deny_all(limits.http_requests),
+        timed_out: false,
+        panic_message: None,
+    };
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limiter);
+    store.set_fuel(limits.fuel)?;
+    Ok(store)
+}
+
+/// Run one export in a fresh instance under `limits`.
+pub(crate) async fn call<T>(
+    engine: &Engine,
+    pre: &SkillPre<SandboxState>,
+    limits: &Limits,
+    what: Call<'_>,
+    accept: impl FnOnce(Returned) -> Result<T, InvokeError>,
+) -> Report<T> {
+    let started = Instant::now();
+    let stdio = CapturedStdio::new(usize::try_from(limits.stdio_bytes).unwrap_or(usize::MAX));
+    let mut store = match new_store(engine, limits, &stdio) {
+        Ok(s) => s,
+        Err(e) => {
+            return Report {
+                result: Err(InvokeError::Internal(format!("cannot create store: {e}"))),
+                logs: Vec::new(),
+                usage: Usage::default(),
+            };
+        }
+    };
+    let timeout = Duration::from_millis(limits.timeout_ms);
+    let deadline = started + timeout;
+    // Wasm code: checked at every epoch tick, yielding to the executor in
+    // between so a spinning skill never starves other tasks.
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |mut ctx| {
+        if Instant::now() >= deadline {
+            ctx.data_mut().timed_out = true;
+            Ok(UpdateDeadline::Interrupt)
+        } else {
+            Ok(UpdateDeadline::Yield(1))
+        }
+    });
+
+    let mut instantiated = false;
+    // Host calls (sleeps, polls, future HTTP): epochs cannot interrupt them,
+    // so the whole call also runs under a tokio deadline.
+    let outcome = tokio::time::timeout_at(deadline.into(), async {
+        let skill: Skill = pre.instantiate_async(&mut store).await?;
+        instantiated = true;
+        let guest = skill.skillhost_skill_guest();
+        Ok::<_, wasmtime::Error>(match what {
+            Call::Metadata => Returned::Metadata(guest.call_metadata(&mut store).await?),
+            Call::Invoke(input) => Returned::Invoke(guest.call_invoke(&mut store, input).await?),
+        })
+    })
+    .await;
+
+    let fuel_left = store.get_fuel().unwrap_or(0);
+    let result = match outcome {
+        Err(_elapsed) => Err(InvokeError::Timeout {
+            limit_ms: limits.timeout_ms,
+        }),
+        Ok(Err(e)) => Err(classify(&e, store.data(), limits, instantiated)),
+        Ok(Ok(returned)) => accept(returned),
+    };
+    let state = store.into_data();
+    let (lines, stdio_bytes_dropped) = stdio.lines();
+    let usage = Usage {
+        fuel_consumed: limits.fuel.saturating_sub(fuel_left),
+        peak_memory_bytes: state.limiter.peak_bytes(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        http_requests: state.egress.requests(),
+        log_records_dropped: state.logs.dropped(),
+        stdio_bytes_dropped,
+    };
+    let mut logs = state.logs.into_records();
+    logs.extend(lines.into_iter().map(|(stream, message)| {
+        let (level, source) = match stream {
+            Stream::Stdout => (LogLevel::Info, LogSource::Stdout),
+            Stream::Stderr => (LogLevel::Warn, LogSource::Stderr),
+        };
+        LogRecord {
+            level,
+            source,
+            message: logs::truncate(&message, logs::MAX_MESSAGE_BYTES).to_string(),
+        }
+    }));
+    Report { result, logs, usage }
+}
+
+/// Map a failed call to its outcome. The limiter and the deadline flag are
+/// consulted first: a memory denial or a deadline usually surfaces as some
+/// other trap (the guest aborts), and the cause is what the caller needs.
+fn classify(err: &wasmtime::Error, state: &SandboxState, limits: &Limits, instantiated: bool) -> InvokeError {
+    if state.timed_out {
+        return InvokeError::Timeout {
+            limit_ms: limits.timeout_ms,
+        };
+    }
+    if let Some(denied) = state.limiter.denied() {
+        return InvokeError::Memory {
+            requested: denied.requested,
+            limit: denied.limit,
+        };
+    }
+    match err.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => InvokeError::FuelExhausted { limit: limits.fuel },
+        Some(Trap::Interrupt) => InvokeError::Timeout {
+            limit_ms: limits.timeout_ms,
+        },
+        Some(Trap::UnreachableCodeReached) if state.panic_message.is_some() => InvokeError::Trapped {
+            kind: "panic".into(),
+            detail: state.panic_message.clone(),
+        },
+        Some(trap) => InvokeError::Trapped {
+            kind: trap_kind(trap),
+            detail: None,
+        },
+        None if instantiated => InvokeError::Trapped {
+            kind: "host_trap".into(),
+            detail: Some(logs::truncate(&format!("{err:#}"), 512).to_string()),
+        },
+        None => InvokeError::Internal(format!("cannot instantiate: {err:#}")),
+    }
+}
+
+/// `StackOverflow` → `stack_overflow`, `UnreachableCodeReached` → `unreachable`.
+fn trap_kind(trap: &Trap) -> String {
+    if *trap == Trap::UnreachableCodeReached {
+        return "unreachable".into();
+    }
+    let name = format!("{trap:?}");
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Accept what `invoke` returned: the skill's error, or an output within the
+/// size cap that is valid JSON.
+pub(crate) fn accept_invoke(limits: &Limits) -> impl FnOnce(Returned) -> Result<String, InvokeError> + '_ {
+    move |returned| match returned {
+        Returned::Invoke(Ok(output)) => {
+            let size = output.len() as u64;
+            if size > limits.output_bytes {
+                return Err(InvokeError::OutputTooLarge {
+                    size,
+                    limit: limits.output_bytes,
+                });
+            }
+            serde_json::from_str::<serde::de::IgnoredAny>(&output)
+                .map_err(|e| InvokeError::OutputNotJson { detail: e.to_string() })?;
+            Ok(output)
+        }
+        Returned::Invoke(Err(e)) => Err(InvokeError::skill_error(&e.code, &e.message)),
+        Returned::Metadata(_) => Err(InvokeError::Internal("metadata returned for invoke".into())),
+    }
+}
+
+/// Accept what `metadata` returned.
+pub(crate) fn accept_metadata(returned: Returned) -> Result<contract::Metadata, InvokeError> {
+    match returned {
+        Returned::Metadata(m) => Ok(m),
+        Returned::Invoke(_) => Err(InvokeError::Internal("invoke returned for metadata".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trap_kinds_are_snake_case() {
+        assert_eq!(trap_kind(&Trap::StackOverflow), "stack_overflow");
+        assert_eq!(trap_kind(&Trap::UnreachableCodeReached), "unreachable");
+        assert_eq!(trap_kind(&Trap::MemoryOutOfBounds), "memory_out_of_bounds");
+        assert_eq!(trap_kind(&Trap::IntegerDivisionByZero), "integer_division_by_zero");
+    }
+
+    #[test]
+    fn input_is_checked_for_size_then_json() {
+        let limits = Limits {
+            input_bytes: 8,
+            ..Limits::default()
+        };
+        assert!(check_input("{}", &limits).is_ok());
+        assert_eq!(check_input("[1,2,3,4,5]", &limits).unwrap_err().code(), crate::codes::INPUT_TOO_LARGE);
+        assert_eq!(check_input("{nope", &limits).unwrap_err().code(), crate::codes::INPUT_INVALID_JSON);
+        assert_eq!(check_input("", &limits).unwrap_err().code(), crate::codes::INPUT_INVALID_JSON);
+    }
+}
