@@ -28,24 +28,75 @@ pub const HOST_INTERNAL: Code = "host.internal";
 
 /// Every code with a one-line meaning, in the order the README lists them.
 pub const ALL: &[(Code, &str)] = &[
-    (INPUT_TOO_LARGE, "The input is larger than the input cap; the skill did not run."),
-    (INPUT_INVALID_JSON, "The input is not valid JSON; the skill did not run."),
-    (FUEL_EXHAUSTED, "The skill used all its fuel (CPU budget) and was stopped."),
-    (TIMEOUT, "The skill ran past its wall-clock deadline and was stopped."),
-    (MEMORY, "The skill tried to grow its memory (or a table) past the cap and was stopped."),
-    (OUTPUT_TOO_LARGE, "The skill's output is larger than the output cap; it was discarded."),
-    (OUTPUT_INVALID_JSON, "The skill returned something that is not JSON; it was discarded."),
-    (SKILL_TRAPPED, "The skill trapped (panic, unreachable, stack overflow, ...); `trap` names the kind."),
-    (SKILL_ERROR, "The skill returned its own error; its `skill_code` and message are passed through, size-capped."),
-    (CONTRACT_VERSION_MISMATCH, "The component targets a contract version this host does not support; both are named."),
-    (MODULE_INVALID, "The file is not a valid skill component (not wasm, a core module, truncated, wrong world, unknown imports)."),
-    (EGRESS_BAD_URL, "An outbound request's URL could not be parsed; nothing was sent."),
-    (EGRESS_SCHEME_NOT_ALLOWED, "An outbound request used a scheme other than http(s); nothing was sent."),
-    (EGRESS_HOST_NOT_ALLOWED, "An outbound request's destination is not granted to this skill; nothing was sent."),
-    (EGRESS_TOO_MANY_REQUESTS, "The skill made more outbound requests than one invocation allows; nothing was sent."),
-    (HOST_IO, "The host could not read or write a file it needs (input file, data dir)."),
+    (
+        INPUT_TOO_LARGE,
+        "The input is larger than the input cap; the skill did not run.",
+    ),
+    (
+        INPUT_INVALID_JSON,
+        "The input is not valid JSON; the skill did not run.",
+    ),
+    (
+        FUEL_EXHAUSTED,
+        "The skill used all its fuel (CPU budget) and was stopped.",
+    ),
+    (
+        TIMEOUT,
+        "The skill ran past its wall-clock deadline and was stopped.",
+    ),
+    (
+        MEMORY,
+        "The skill tried to grow its memory (or a table) past the cap and was stopped.",
+    ),
+    (
+        OUTPUT_TOO_LARGE,
+        "The skill's output is larger than the output cap; it was discarded.",
+    ),
+    (
+        OUTPUT_INVALID_JSON,
+        "The skill returned something that is not JSON; it was discarded.",
+    ),
+    (
+        SKILL_TRAPPED,
+        "The skill trapped (panic, unreachable, stack overflow, ...); `trap` names the kind.",
+    ),
+    (
+        SKILL_ERROR,
+        "The skill returned its own error; its `skill_code` and message are passed through, size-capped.",
+    ),
+    (
+        CONTRACT_VERSION_MISMATCH,
+        "The component targets a contract version this host does not support; both are named.",
+    ),
+    (
+        MODULE_INVALID,
+        "The file is not a valid skill component (not wasm, a core module, truncated, wrong world, unknown imports).",
+    ),
+    (
+        EGRESS_BAD_URL,
+        "An outbound request's URL could not be parsed; nothing was sent.",
+    ),
+    (
+        EGRESS_SCHEME_NOT_ALLOWED,
+        "An outbound request used a scheme other than http(s); nothing was sent.",
+    ),
+    (
+        EGRESS_HOST_NOT_ALLOWED,
+        "An outbound request's destination is not granted to this skill; nothing was sent.",
+    ),
+    (
+        EGRESS_TOO_MANY_REQUESTS,
+        "The skill made more outbound requests than one invocation allows; nothing was sent.",
+    ),
+    (
+        HOST_IO,
+        "The host could not read or write a file it needs (input file, data dir).",
+    ),
     (HOST_CONFIG, "The host configuration is invalid."),
-    (HOST_INTERNAL, "An unexpected host failure; the skill's effects, if any, were discarded."),
+    (
+        HOST_INTERNAL,
+        "An unexpected host failure; the skill's effects, if any, were discarded.",
+    ),
 ];
 
 /// The meaning of a code, if it is one of ours.
@@ -65,7 +116,8 @@ mod tests {
             let (area, name) = code.split_once('.').expect("codes are area.name");
             assert!(!area.is_empty() && !name.is_empty(), "{code}");
             assert!(
-                code.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '_'),
+                code.chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_'),
                 "{code} must be lower-case ascii"
             );
             assert!(!meaning.is_empty());

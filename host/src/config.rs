@@ -141,7 +141,9 @@ impl HostConfig {
         ];
         for (name, value) in positive {
             if value == 0 {
-                return Err(ConfigError::Invalid(format!("{name} must be greater than 0")));
+                return Err(ConfigError::Invalid(format!(
+                    "{name} must be greater than 0"
+                )));
             }
         }
         if l.memory_bytes > 4 * 1024 * 1024 * 1024 {
@@ -150,10 +152,14 @@ impl HostConfig {
             ));
         }
         if e.stack_bytes > 64 * 1024 * 1024 {
-            return Err(ConfigError::Invalid("engine.stack_bytes must be at most 64 MiB".into()));
+            return Err(ConfigError::Invalid(
+                "engine.stack_bytes must be at most 64 MiB".into(),
+            ));
         }
         if e.max_concurrent > 10_000 {
-            return Err(ConfigError::Invalid("engine.max_concurrent must be at most 10000".into()));
+            return Err(ConfigError::Invalid(
+                "engine.max_concurrent must be at most 10000".into(),
+            ));
         }
         if e.epoch_tick_ms > l.timeout_ms {
             return Err(ConfigError::Invalid(

@@ -40,8 +40,14 @@ pub enum ContractCheck {
 /// exports the current version but imports a future `host` is refused too.
 pub fn check(engine: &Engine, component: &Component) -> ContractCheck {
     let ty = component.component_type();
-    let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
-    let imports: Vec<String> = ty.imports(engine).map(|(name, _)| name.to_string()).collect();
+    let exports: Vec<String> = ty
+        .exports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    let imports: Vec<String> = ty
+        .imports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
     for name in exports.iter().chain(imports.iter()) {
         if let Some(version) = contract_version(name)
             && !compatible(version, VERSION)
@@ -109,8 +115,14 @@ mod tests {
 
     #[test]
     fn contract_version_parsing() {
-        assert_eq!(contract_version("skillhost:skill/guest@0.1.0"), Some("0.1.0"));
-        assert_eq!(contract_version("skillhost:skill/host@9.0.0"), Some("9.0.0"));
+        assert_eq!(
+            contract_version("skillhost:skill/guest@0.1.0"),
+            Some("0.1.0")
+        );
+        assert_eq!(
+            contract_version("skillhost:skill/host@9.0.0"),
+            Some("9.0.0")
+        );
         assert_eq!(contract_version("skillhost:skillx/guest@9.0.0"), None);
         assert_eq!(contract_version("wasi:cli/run@0.2.0"), None);
         assert_eq!(contract_version("skillhost:skill/guest"), None);

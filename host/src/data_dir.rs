@@ -23,7 +23,10 @@ pub fn create(path: &Path) -> std::io::Result<()> {
     if path.is_dir() {
         return Ok(());
     }
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)?;
     // The umask may have narrowed the mode further, never widened it; make
     // the leaf exactly 0700.
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))

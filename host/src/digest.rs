@@ -69,7 +69,13 @@ mod tests {
     fn parse_refuses_malformed_digests() {
         assert_eq!(ModuleDigest::parse("ba7816bf"), None);
         assert_eq!(ModuleDigest::parse("sha256:zz"), None);
-        assert_eq!(ModuleDigest::parse(&format!("sha256:{}", "g".repeat(64))), None);
-        assert_eq!(ModuleDigest::parse(&format!("md5:{}", "a".repeat(64))), None);
+        assert_eq!(
+            ModuleDigest::parse(&format!("sha256:{}", "g".repeat(64))),
+            None
+        );
+        assert_eq!(
+            ModuleDigest::parse(&format!("md5:{}", "a".repeat(64))),
+            None
+        );
     }
 }

@@ -37,4 +37,4 @@ pub mod sandbox;
 pub use config::{HostConfig, Limits};
 pub use digest::ModuleDigest;
 pub use engine::{ArtifactSource, LoadError, LoadedSkill, SkillEngine};
-pub use sandbox::{InvokeError, Invocation, LogRecord, Report, Usage};
+pub use sandbox::{Invocation, InvokeError, LogRecord, Report, Usage};

@@ -33,9 +33,11 @@ impl InputError {
 /// Resolve the `--input` argument to its text.
 pub fn read(arg: &str, limit: u64) -> Result<String, InputError> {
     let bytes = if arg == "-" {
-        read_capped(std::io::stdin().lock(), limit).map_err(|e| InputError::Io(format!("cannot read stdin: {e}")))?
+        read_capped(std::io::stdin().lock(), limit)
+            .map_err(|e| InputError::Io(format!("cannot read stdin: {e}")))?
     } else if let Some(path) = arg.strip_prefix('@') {
-        let file = std::fs::File::open(path).map_err(|e| InputError::Io(format!("cannot read {path}: {e}")))?;
+        let file = std::fs::File::open(path)
+            .map_err(|e| InputError::Io(format!("cannot read {path}: {e}")))?;
         read_capped(file, limit).map_err(|e| InputError::Io(format!("cannot read {path}: {e}")))?
     } else {
         arg.as_bytes().to_vec()
@@ -65,9 +67,15 @@ mod tests {
         assert_eq!(read("{\"a\":1}", 100).unwrap(), "{\"a\":1}");
         let tmp = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(tmp.path(), b"[1,2]").unwrap();
-        assert_eq!(read(&format!("@{}", tmp.path().display()), 100).unwrap(), "[1,2]");
+        assert_eq!(
+            read(&format!("@{}", tmp.path().display()), 100).unwrap(),
+            "[1,2]"
+        );
         let big = read("@/dev/zero", 1000).unwrap_err();
         assert_eq!(big.to_json()["code"], codes::INPUT_TOO_LARGE);
-        assert_eq!(read("@/nonexistent/x", 10).unwrap_err().to_json()["code"], codes::HOST_IO);
+        assert_eq!(
+            read("@/nonexistent/x", 10).unwrap_err().to_json()["code"],
+            codes::HOST_IO
+        );
     }
 }

@@ -63,7 +63,10 @@ pub enum Command {
 pub fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
-    let data_dir = cli.data_dir.clone().unwrap_or_else(crate::data_dir::default_path);
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .unwrap_or_else(crate::data_dir::default_path);
     let config = match load_config(cli.config.as_deref(), &data_dir) {
         Ok(c) => c,
         Err(e) => return fail(&json!({ "code": codes::HOST_CONFIG, "message": e.to_string() })),
@@ -79,7 +82,11 @@ pub fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::Run { module, input, usage } => run(&config, &data_dir, &module, &input, usage),
+        Command::Run {
+            module,
+            input,
+            usage,
+        } => run(&config, &data_dir, &module, &input, usage),
     }
 }
 
@@ -92,7 +99,10 @@ fn init_tracing() {
         .try_init();
 }
 
-fn load_config(explicit: Option<&Path>, data_dir: &Path) -> Result<HostConfig, crate::config::ConfigError> {
+fn load_config(
+    explicit: Option<&Path>,
+    data_dir: &Path,
+) -> Result<HostConfig, crate::config::ConfigError> {
     match explicit {
         Some(path) => HostConfig::load(path),
         None => {
@@ -106,7 +116,13 @@ fn load_config(explicit: Option<&Path>, data_dir: &Path) -> Result<HostConfig, c
     }
 }
 
-fn run(config: &HostConfig, data_dir: &Path, module: &Path, input: &str, show_usage: bool) -> ExitCode {
+fn run(
+    config: &HostConfig,
+    data_dir: &Path,
+    module: &Path,
+    input: &str,
+    show_usage: bool,
+) -> ExitCode {
     // Input first: bad input is refused before anything is compiled or
     // written to the data dir.
     let input = match input::read(input, config.limits.input_bytes) {
@@ -133,16 +149,24 @@ fn run(config: &HostConfig, data_dir: &Path, module: &Path, input: &str, show_us
         Ok(s) => s,
         Err(e) => return fail(&e.to_json()),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
-            return fail(&json!({ "code": codes::HOST_INTERNAL, "message": format!("cannot start runtime: {e}") }));
+            return fail(
+                &json!({ "code": codes::HOST_INTERNAL, "message": format!("cannot start runtime: {e}") }),
+            );
         }
     };
     let report = runtime.block_on(skill.invoke(&input, &config.limits));
     print_logs(&report.logs);
     if show_usage {
-        eprintln!("{}", json!({ "usage": report.usage, "digest": skill.digest() }));
+        eprintln!(
+            "{}",
+            json!({ "usage": report.usage, "digest": skill.digest() })
+        );
     }
     match report.result {
         Ok(output) => {

@@ -94,10 +94,20 @@ mod tests {
             "https://169.254.169.254/latest/meta-data/",
             "https://user:pass@example.com/",
         ] {
-            assert_eq!(p.check(&get(url)).unwrap_err().code(), codes::EGRESS_HOST_NOT_ALLOWED, "{url}");
+            assert_eq!(
+                p.check(&get(url)).unwrap_err().code(),
+                codes::EGRESS_HOST_NOT_ALLOWED,
+                "{url}"
+            );
         }
-        assert_eq!(p.check(&get("file:///etc/passwd")).unwrap_err().code(), codes::EGRESS_SCHEME_NOT_ALLOWED);
-        assert_eq!(p.check(&get("not a url")).unwrap_err().code(), codes::EGRESS_BAD_URL);
+        assert_eq!(
+            p.check(&get("file:///etc/passwd")).unwrap_err().code(),
+            codes::EGRESS_SCHEME_NOT_ALLOWED
+        );
+        assert_eq!(
+            p.check(&get("not a url")).unwrap_err().code(),
+            codes::EGRESS_BAD_URL
+        );
     }
 
     #[test]

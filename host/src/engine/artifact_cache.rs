@@ -47,7 +47,9 @@ impl ArtifactCache {
     }
 
     fn entry_path(engine_key: &str, module: &ModuleDigest) -> PathBuf {
-        PathBuf::from("artifacts").join(engine_key).join(format!("{}.cwasm", module.hex()))
+        PathBuf::from("artifacts")
+            .join(engine_key)
+            .join(format!("{}.cwasm", module.hex()))
     }
 
     /// Find and verify the artifact for `module`.
@@ -72,7 +74,12 @@ impl ArtifactCache {
 
     /// Store an artifact atomically (temp file, fsync, rename), 0600 in 0700
     /// directories.
-    pub fn put(&self, engine_key: &str, module: &ModuleDigest, artifact: &[u8]) -> std::io::Result<()> {
+    pub fn put(
+        &self,
+        engine_key: &str,
+        module: &ModuleDigest,
+        artifact: &[u8],
+    ) -> std::io::Result<()> {
         crate::data_dir::create(&self.data_dir)?;
         let dir = Dir::open_ambient_dir(&self.data_dir, ambient_authority())?;
         let path = Self::entry_path(engine_key, module);
@@ -168,7 +175,10 @@ mod tests {
             let mut bytes = std::fs::read(&file).unwrap();
             mutate(&mut bytes);
             std::fs::write(&file, &bytes).unwrap();
-            assert!(matches!(cache.get("k", &m), Lookup::Rejected(_)), "{what} was accepted");
+            assert!(
+                matches!(cache.get("k", &m), Lookup::Rejected(_)),
+                "{what} was accepted"
+            );
             assert!(!file.exists(), "{what}: bad entry left behind");
         }
     }

@@ -82,7 +82,9 @@ pub struct SkillEngine {
 
 impl std::fmt::Debug for SkillEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SkillEngine").field("limits", &self.limits).finish_non_exhaustive()
+        f.debug_struct("SkillEngine")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
     }
 }
 
@@ -90,17 +92,22 @@ impl SkillEngine {
     /// Build an engine from the owner's configuration. With `data_dir`, and
     /// the cache enabled in `config`, compiled artifacts are cached there.
     pub fn new(config: &HostConfig, data_dir: Option<&Path>) -> Result<Self, LoadError> {
-        config.validate().map_err(|e| LoadError::Engine(e.to_string()))?;
+        config
+            .validate()
+            .map_err(|e| LoadError::Engine(e.to_string()))?;
         let engine_config = wasmtime_config(config);
-        let engine = Engine::new(&engine_config).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
+        let engine =
+            Engine::new(&engine_config).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
 
         let mut linker: Linker<SandboxState> = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
         Skill::add_to_linker::<_, HasSelf<SandboxState>>(&mut linker, |s| s)
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
 
-        let ticker = EpochTicker::spawn(&engine, Duration::from_millis(config.engine.epoch_tick_ms))
-            .map_err(|e| LoadError::Engine(format!("cannot start epoch ticker: {e}")))?;
+        let ticker =
+            EpochTicker::spawn(&engine, Duration::from_millis(config.engine.epoch_tick_ms))
+                .map_err(|e| LoadError::Engine(format!("cannot start epoch ticker: {e}")))?;
         let cache = match data_dir {
             Some(dir) if config.engine.artifact_cache => Some(ArtifactCache::new(dir)),
             _ => None,
@@ -143,7 +150,11 @@ impl SkillEngine {
                     contract::PACKAGE,
                     contract::GUEST_INTERFACE,
                     contract::VERSION,
-                    if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") }
+                    if exports.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        exports.join(", ")
+                    }
                 )));
             }
         }
@@ -152,7 +163,9 @@ impl SkillEngine {
             .instantiate_pre(&component)
             .and_then(SkillPre::new)
             .map_err(|e| {
-                LoadError::ModuleInvalid(format!("the component needs something this host does not provide: {e:#}"))
+                LoadError::ModuleInvalid(format!(
+                    "the component needs something this host does not provide: {e:#}"
+                ))
             })?;
 
         if source != ArtifactSource::Cache
@@ -176,7 +189,11 @@ impl SkillEngine {
         })
     }
 
-    fn component(&self, bytes: &[u8], digest: &ModuleDigest) -> Result<(Component, ArtifactSource), LoadError> {
+    fn component(
+        &self,
+        bytes: &[u8],
+        digest: &ModuleDigest,
+    ) -> Result<(Component, ArtifactSource), LoadError> {
         let mut source = ArtifactSource::Compiled;
         if let Some(cache) = &self.cache {
             match cache.get(&self.cache_key, digest) {
@@ -203,8 +220,9 @@ impl SkillEngine {
                 }
             }
         }
-        let component = Component::new(&self.engine, bytes)
-            .map_err(|e| LoadError::ModuleInvalid(format!("the component does not validate: {e:#}")))?;
+        let component = Component::new(&self.engine, bytes).map_err(|e| {
+            LoadError::ModuleInvalid(format!("the component does not validate: {e:#}"))
+        })?;
         Ok((component, source))
     }
 }
@@ -232,8 +250,19 @@ impl LoadedSkill {
 
     /// Call `metadata` in a fresh instance under `limits`.
     pub async fn metadata(&self, limits: &Limits) -> Report<contract::Metadata> {
-        let _slot = self.slots.acquire().await.expect("the slot semaphore is never closed");
-        sandbox::call(&self.engine, &self.pre, limits, Call::Metadata, sandbox::accept_metadata).await
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .expect("the slot semaphore is never closed");
+        sandbox::call(
+            &self.engine,
+            &self.pre,
+            limits,
+            Call::Metadata,
+            sandbox::accept_metadata,
+        )
+        .await
     }
 
     /// Call `invoke` with a JSON input in a fresh instance under `limits`.
@@ -245,7 +274,11 @@ impl LoadedSkill {
                 usage: sandbox::Usage::default(),
             };
         }
-        let _slot = self.slots.acquire().await.expect("the slot semaphore is never closed");
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .expect("the slot semaphore is never closed");
         sandbox::call(
             &self.engine,
             &self.pre,

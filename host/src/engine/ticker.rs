@@ -28,7 +28,9 @@ impl EpochTicker {
                     }
                 }
             })?;
-        Ok(EpochTicker { handle: Some(handle) })
+        Ok(EpochTicker {
+            handle: Some(handle),
+        })
     }
 
     /// Wait for the thread to end (it ends within one tick of the engine

@@ -27,7 +27,10 @@ pub enum InvokeError {
     #[error("output is not valid JSON: {detail}")]
     OutputNotJson { detail: String },
     #[error("skill trapped: {kind}{}", detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
-    Trapped { kind: String, detail: Option<String> },
+    Trapped {
+        kind: String,
+        detail: Option<String>,
+    },
     #[error("skill returned an error: {code}: {message}")]
     SkillError { code: String, message: String },
     #[error("host failure: {0}")]
@@ -67,7 +70,8 @@ impl InvokeError {
             InvokeError::SkillError { code, message } => {
                 serde_json::json!({ "skill_code": code, "skill_message": message })
             }
-            InvokeError::InputTooLarge { size, limit } | InvokeError::OutputTooLarge { size, limit } => {
+            InvokeError::InputTooLarge { size, limit }
+            | InvokeError::OutputTooLarge { size, limit } => {
                 serde_json::json!({ "size": size, "limit": limit })
             }
             InvokeError::Memory { requested, limit } => {
@@ -98,18 +102,32 @@ mod tests {
     fn every_code_is_documented() {
         let samples = [
             InvokeError::InputTooLarge { size: 2, limit: 1 },
-            InvokeError::InputNotJson { detail: String::new() },
+            InvokeError::InputNotJson {
+                detail: String::new(),
+            },
             InvokeError::FuelExhausted { limit: 1 },
             InvokeError::Timeout { limit_ms: 1 },
-            InvokeError::Memory { requested: 2, limit: 1 },
+            InvokeError::Memory {
+                requested: 2,
+                limit: 1,
+            },
             InvokeError::OutputTooLarge { size: 2, limit: 1 },
-            InvokeError::OutputNotJson { detail: String::new() },
-            InvokeError::Trapped { kind: "unreachable".into(), detail: None },
+            InvokeError::OutputNotJson {
+                detail: String::new(),
+            },
+            InvokeError::Trapped {
+                kind: "unreachable".into(),
+                detail: None,
+            },
             InvokeError::skill_error("x", "y"),
             InvokeError::Internal(String::new()),
         ];
         for e in samples {
-            assert!(codes::describe(e.code()).is_some(), "{} is not in codes::ALL", e.code());
+            assert!(
+                codes::describe(e.code()).is_some(),
+                "{} is not in codes::ALL",
+                e.code()
+            );
             assert_eq!(e.to_json()["code"], e.code());
         }
     }
@@ -117,7 +135,9 @@ mod tests {
     #[test]
     fn skill_errors_are_capped() {
         let e = InvokeError::skill_error(&"c".repeat(1000), &"m".repeat(100_000));
-        let InvokeError::SkillError { code, message } = e else { unreachable!() };
+        let InvokeError::SkillError { code, message } = e else {
+            unreachable!()
+        };
         assert_eq!(code.len(), MAX_SKILL_CODE_BYTES);
         assert_eq!(message.len(), MAX_SKILL_MESSAGE_BYTES);
     }

@@ -83,6 +83,12 @@ mod tests {
         assert!(!l.memory_growing(64, 128, None).unwrap());
         assert!(!l.memory_growing(64, 256, None).unwrap());
         assert_eq!(l.peak_bytes(), 64);
-        assert_eq!(l.denied(), Some(Denied { requested: 128, limit: 100 }));
+        assert_eq!(
+            l.denied(),
+            Some(Denied {
+                requested: 128,
+                limit: 100
+            })
+        );
     }
 }

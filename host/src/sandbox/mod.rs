@@ -130,13 +130,19 @@ pub fn check_input(input: &str, limits: &Limits) -> Result<(), InvokeError> {
             limit: limits.input_bytes,
         });
     }
-    serde_json::from_str::<serde::de::IgnoredAny>(input).map_err(|e| InvokeError::InputNotJson {
-        detail: e.to_string(),
+    serde_json::from_str::<serde::de::IgnoredAny>(input).map_err(|e| {
+        InvokeError::InputNotJson {
+            detail: e.to_string(),
+        }
     })?;
     Ok(())
 }
 
-fn new_store(engine: &Engine, limits: &Limits, stdio: &CapturedStdio) -> wasmtime::Result<Store<SandboxState>> {
+fn new_store(
+    engine: &Engine,
+    limits: &Limits,
+    stdio: &CapturedStdio,
+) -> wasmtime::Result<Store<SandboxState>> {
     let wasi = WasiCtxBuilder::new()
         .stdout(stdio.stdout())
         .stderr(stdio.stderr())
@@ -237,13 +243,22 @@ pub(crate) async fn call<T>(
             message: logs::truncate(&message, logs::MAX_MESSAGE_BYTES).to_string(),
         }
     }));
-    Report { result, logs, usage }
+    Report {
+        result,
+        logs,
+        usage,
+    }
 }
 
 /// Map a failed call to its outcome. The limiter and the deadline flag are
 /// consulted first: a memory denial or a deadline usually surfaces as some
 /// other trap (the guest aborts), and the cause is what the caller needs.
-fn classify(err: &wasmtime::Error, state: &SandboxState, limits: &Limits, instantiated: bool) -> InvokeError {
+fn classify(
+    err: &wasmtime::Error,
+    state: &SandboxState,
+    limits: &Limits,
+    instantiated: bool,
+) -> InvokeError {
     if state.timed_out {
         return InvokeError::Timeout {
             limit_ms: limits.timeout_ms,
@@ -260,10 +275,12 @@ fn classify(err: &wasmtime::Error, state: &SandboxState, limits: &Limits, instan
         Some(Trap::Interrupt) => InvokeError::Timeout {
             limit_ms: limits.timeout_ms,
         },
-        Some(Trap::UnreachableCodeReached) if state.panic_message.is_some() => InvokeError::Trapped {
-            kind: "panic".into(),
-            detail: state.panic_message.clone(),
-        },
+        Some(Trap::UnreachableCodeReached) if state.panic_message.is_some() => {
+            InvokeError::Trapped {
+                kind: "panic".into(),
+                detail: state.panic_message.clone(),
+            }
+        }
         Some(trap) => InvokeError::Trapped {
             kind: trap_kind(trap),
             detail: None,
@@ -298,7 +315,9 @@ fn trap_kind(trap: &Trap) -> String {
 
 /// Accept what `invoke` returned: the skill's error, or an output within the
 /// size cap that is valid JSON.
-pub(crate) fn accept_invoke(limits: &Limits) -> impl FnOnce(Returned) -> Result<String, InvokeError> + '_ {
+pub(crate) fn accept_invoke(
+    limits: &Limits,
+) -> impl FnOnce(Returned) -> Result<String, InvokeError> + '_ {
     move |returned| match returned {
         Returned::Invoke(Ok(output)) => {
             let size = output.len() as u64;
@@ -308,8 +327,11 @@ pub(crate) fn accept_invoke(limits: &Limits) -> impl FnOnce(Returned) -> Result<
                     limit: limits.output_bytes,
                 });
             }
-            serde_json::from_str::<serde::de::IgnoredAny>(&output)
-                .map_err(|e| InvokeError::OutputNotJson { detail: e.to_string() })?;
+            serde_json::from_str::<serde::de::IgnoredAny>(&output).map_err(|e| {
+                InvokeError::OutputNotJson {
+                    detail: e.to_string(),
+                }
+            })?;
             Ok(output)
         }
         Returned::Invoke(Err(e)) => Err(InvokeError::skill_error(&e.code, &e.message)),
@@ -334,7 +356,10 @@ mod tests {
         assert_eq!(trap_kind(&Trap::StackOverflow), "stack_overflow");
         assert_eq!(trap_kind(&Trap::UnreachableCodeReached), "unreachable");
         assert_eq!(trap_kind(&Trap::MemoryOutOfBounds), "memory_out_of_bounds");
-        assert_eq!(trap_kind(&Trap::IntegerDivisionByZero), "integer_division_by_zero");
+        assert_eq!(
+            trap_kind(&Trap::IntegerDivisionByZero),
+            "integer_division_by_zero"
+        );
     }
 
     #[test]
@@ -344,8 +369,17 @@ mod tests {
             ..Limits::default()
         };
         assert!(check_input("{}", &limits).is_ok());
-        assert_eq!(check_input("[1,2,3,4,5]", &limits).unwrap_err().code(), crate::codes::INPUT_TOO_LARGE);
-        assert_eq!(check_input("{nope", &limits).unwrap_err().code(), crate::codes::INPUT_INVALID_JSON);
-        assert_eq!(check_input("", &limits).unwrap_err().code(), crate::codes::INPUT_INVALID_JSON);
+        assert_eq!(
+            check_input("[1,2,3,4,5]", &limits).unwrap_err().code(),
+            crate::codes::INPUT_TOO_LARGE
+        );
+        assert_eq!(
+            check_input("{nope", &limits).unwrap_err().code(),
+            crate::codes::INPUT_INVALID_JSON
+        );
+        assert_eq!(
+            check_input("", &limits).unwrap_err().code(),
+            crate::codes::INPUT_INVALID_JSON
+        );
     }
 }

@@ -6,8 +6,10 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
 /// Which stream a captured line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +79,11 @@ impl CapturedStdio {
         }
         for (slot, rest) in pending.into_iter().enumerate() {
             if !rest.is_empty() {
-                let stream = if slot == 0 { Stream::Stdout } else { Stream::Stderr };
+                let stream = if slot == 0 {
+                    Stream::Stdout
+                } else {
+                    Stream::Stderr
+                };
                 out.push((stream, String::from_utf8_lossy(&rest).into_owned()));
             }
         }
@@ -112,7 +118,11 @@ impl StdioEnd {
 }
 
 impl AsyncWrite for StdioEnd {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         self.accept(buf);
         Poll::Ready(Ok(buf.len()))
     }
@@ -136,6 +146,34 @@ impl StdoutStream for StdioEnd {
     fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
         Box::new(self.clone())
     }
+
+    // A direct stream rather than the default buffered adapter: every write
+    // lands in the buffer before the guest's call returns, so nothing is
+    // still in flight when the invocation ends and its lines are collected.
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+}
+
+impl OutputStream for StdioEnd {
+    fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
+        self.accept(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        // Always writable: past the cap, bytes are dropped, not refused.
+        Ok(64 * 1024)
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for StdioEnd {
+    async fn ready(&mut self) {}
 }
 
 #[cfg(test)]

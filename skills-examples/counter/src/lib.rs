@@ -37,7 +37,10 @@ impl Skill for Counter {
             SCRATCH.extend_from_slice(&[0xAB; 4096]);
             before
         };
-        Ok(Output { calls, leftover_bytes })
+        Ok(Output {
+            calls,
+            leftover_bytes,
+        })
     }
 }
 

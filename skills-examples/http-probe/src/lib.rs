@@ -41,7 +41,10 @@ impl Skill for HttpProbe {
                 status: r.status,
                 body: String::from_utf8_lossy(&r.body).into_owned(),
             },
-            Err(e) => Output::Refused { code: e.code, message: e.message },
+            Err(e) => Output::Refused {
+                code: e.code,
+                message: e.message,
+            },
         })
     }
 }

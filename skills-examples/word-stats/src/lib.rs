@@ -48,14 +48,18 @@ impl Skill for WordStats {
         }
         let mut counts: HashMap<String, usize> = HashMap::new();
         let mut words = 0;
-        for word in input.text.split(|c: char| !c.is_alphanumeric() && c != '\'') {
+        for word in input
+            .text
+            .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        {
             if word.is_empty() {
                 continue;
             }
             words += 1;
             *counts.entry(word.to_lowercase()).or_default() += 1;
         }
-        let mut ranked: Vec<(String, usize)> = counts.iter().map(|(w, c)| (w.clone(), *c)).collect();
+        let mut ranked: Vec<(String, usize)> =
+            counts.iter().map(|(w, c)| (w.clone(), *c)).collect();
         ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         debug!("{words} words, {} unique", counts.len());
         Ok(Output {

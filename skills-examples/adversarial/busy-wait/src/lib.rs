@@ -12,7 +12,8 @@ struct BusyWait;
 impl Skill for BusyWait {
     type Input = Value;
     type Output = Value;
-    const MANIFEST: Manifest = Manifest::new("busy-wait", env!("CARGO_PKG_VERSION"), "Waits for an hour.");
+    const MANIFEST: Manifest =
+        Manifest::new("busy-wait", env!("CARGO_PKG_VERSION"), "Waits for an hour.");
 
     fn invoke(input: Value) -> Result<Value, SkillError> {
         let hour = Duration::from_secs(3600);

@@ -16,7 +16,11 @@ struct DeepRecursion;
 impl Skill for DeepRecursion {
     type Input = Value;
     type Output = Value;
-    const MANIFEST: Manifest = Manifest::new("deep-recursion", env!("CARGO_PKG_VERSION"), "Recurses forever.");
+    const MANIFEST: Manifest = Manifest::new(
+        "deep-recursion",
+        env!("CARGO_PKG_VERSION"),
+        "Recurses forever.",
+    );
 
     fn invoke(_: Value) -> Result<Value, SkillError> {
         Ok(json!(descend(0, 1)))

@@ -7,7 +7,8 @@ struct InfiniteLoop;
 impl Skill for InfiniteLoop {
     type Input = Value;
     type Output = Value;
-    const MANIFEST: Manifest = Manifest::new("infinite-loop", env!("CARGO_PKG_VERSION"), "Never returns.");
+    const MANIFEST: Manifest =
+        Manifest::new("infinite-loop", env!("CARGO_PKG_VERSION"), "Never returns.");
 
     fn invoke(_: Value) -> Result<Value, SkillError> {
         let mut n: u64 = 0;

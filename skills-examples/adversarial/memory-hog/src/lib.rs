@@ -7,7 +7,11 @@ struct MemoryHog;
 impl Skill for MemoryHog {
     type Input = Value;
     type Output = Value;
-    const MANIFEST: Manifest = Manifest::new("memory-hog", env!("CARGO_PKG_VERSION"), "Allocates without bound.");
+    const MANIFEST: Manifest = Manifest::new(
+        "memory-hog",
+        env!("CARGO_PKG_VERSION"),
+        "Allocates without bound.",
+    );
 
     fn invoke(_: Value) -> Result<Value, SkillError> {
         let mut chunks: Vec<Vec<u8>> = Vec::new();

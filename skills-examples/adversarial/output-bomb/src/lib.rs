@@ -10,7 +10,11 @@ struct OutputBomb;
 impl Skill for OutputBomb {
     type Input = Value;
     type Output = Value;
-    const MANIFEST: Manifest = Manifest::new("output-bomb", env!("CARGO_PKG_VERSION"), "Returns far too much.");
+    const MANIFEST: Manifest = Manifest::new(
+        "output-bomb",
+        env!("CARGO_PKG_VERSION"),
+        "Returns far too much.",
+    );
 
     fn invoke(input: Value) -> Result<Value, SkillError> {
         if let Some(n) = input["stdout_bytes"].as_u64() {

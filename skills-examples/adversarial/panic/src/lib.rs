@@ -7,7 +7,8 @@ struct Panic;
 impl Skill for Panic {
     type Input = Value;
     type Output = Value;
-    const MANIFEST: Manifest = Manifest::new("panic", env!("CARGO_PKG_VERSION"), "Panics on every call.");
+    const MANIFEST: Manifest =
+        Manifest::new("panic", env!("CARGO_PKG_VERSION"), "Panics on every call.");
 
     fn invoke(input: Value) -> Result<Value, SkillError> {
         if std::hint::black_box(input.is_null()) {

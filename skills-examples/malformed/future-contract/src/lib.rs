@@ -17,7 +17,11 @@ impl Guest for FutureContract {
             permissions: Permissions {
                 http: vec![],
                 secrets: vec![],
-                limits: LimitRequest { timeout_ms: None, memory_bytes: None, output_bytes: None },
+                limits: LimitRequest {
+                    timeout_ms: None,
+                    memory_bytes: None,
+                    output_bytes: None,
+                },
             },
         }
     }

@@ -1,0 +1,169 @@
+//! `invoke_echo`: the full host path for a trivial skill next to a
+//! raw-wasmtime baseline (fresh store + instantiate from `InstancePre` + call,
+//! same component, no limits), measured in the same run; plus cold load of
+//! the component with and without the verified artifact cache.
+//!
+//! Run: `cargo bench -p skillhost --bench invoke_echo` (after building the
+//! example skills). The last lines print both medians and their ratio.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use criterion::Criterion;
+use skillhost::contract::{self, Skill, SkillPre};
+use skillhost::{HostConfig, SkillEngine};
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+const INPUT: &str = r#"{"message":"hello","n":42}"#;
+
+fn echo_path() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../skills-examples/target/wasm32-wasip2/release/echo.wasm");
+    assert!(
+        p.is_file(),
+        "build the example skills first: cargo build --release --target wasm32-wasip2 --manifest-path skills-examples/Cargo.toml"
+    );
+    p
+}
+
+/// Store state for the baseline: WASI with wasmtime's defaults and no-op host
+/// functions. No fuel, no epochs, no limiter, no pooling.
+struct Baseline {
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for Baseline {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl contract::skillhost::skill::types::Host for Baseline {}
+
+impl contract::skillhost::skill::host::Host for Baseline {
+    async fn log(&mut self, _: contract::LogLevel, _: String) {}
+    async fn http_fetch(
+        &mut self,
+        _: contract::HttpRequest,
+    ) -> Result<contract::HttpResponse, contract::HttpError> {
+        Err(contract::HttpError {
+            code: "baseline".into(),
+            message: String::new(),
+        })
+    }
+}
+
+fn baseline_pre(bytes: &[u8]) -> (Engine, SkillPre<Baseline>) {
+    let engine = Engine::new(&Config::new()).unwrap();
+    let mut linker = Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
+    Skill::add_to_linker::<_, HasSelf<Baseline>>(&mut linker, |s| s).unwrap();
+    let component = wasmtime::component::Component::new(&engine, bytes).unwrap();
+    let pre = SkillPre::new(linker.instantiate_pre(&component).unwrap()).unwrap();
+    (engine, pre)
+}
+
+async fn baseline_invoke(engine: &Engine, pre: &SkillPre<Baseline>) -> String {
+    let mut store = Store::new(
+        engine,
+        Baseline {
+            wasi: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+        },
+    );
+    let skill = pre.instantiate_async(&mut store).await.unwrap();
+    skill
+        .skillhost_skill_guest()
+        .call_invoke(&mut store, INPUT)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+fn median_ns(dir: &Path, group: &str, bench: &str) -> Option<f64> {
+    let path = dir.join(group).join(bench).join("new/estimates.json");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    v["median"]["point_estimate"].as_f64()
+}
+
+fn main() {
+    let out_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion");
+    let mut c = Criterion::default()
+        .output_directory(&out_dir)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5))
+        .configure_from_args();
+
+    let bytes = std::fs::read(echo_path()).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+
+    let host = SkillEngine::new(&HostConfig::default(), None).unwrap();
+    let skill = host.load(&bytes).unwrap();
+    let limits = host.limits().clone();
+    let (raw_engine, raw_pre) = baseline_pre(&bytes);
+
+    let mut group = c.benchmark_group("invoke_echo");
+    group.bench_function("skillhost", |b| {
+        b.iter(|| {
+            let out = rt.block_on(skill.invoke(INPUT, &limits)).result.unwrap();
+            assert_eq!(out.len(), INPUT.len());
+        })
+    });
+    group.bench_function("raw_wasmtime", |b| {
+        b.iter(|| {
+            let out = rt.block_on(baseline_invoke(&raw_engine, &raw_pre));
+            assert_eq!(out.len(), INPUT.len());
+        })
+    });
+    group.finish();
+
+    // Cold load: a fresh engine each time, loading echo.wasm either from a
+    // warm, verified artifact cache or by compiling it.
+    let data = tempfile::tempdir().unwrap();
+    SkillEngine::new(&HostConfig::default(), Some(data.path()))
+        .unwrap()
+        .load(&bytes)
+        .unwrap();
+    let mut group = c.benchmark_group("cold_load");
+    group.sample_size(10);
+    group.bench_function("cached", |b| {
+        b.iter(|| {
+            let engine = SkillEngine::new(&HostConfig::default(), Some(data.path())).unwrap();
+            let s = engine.load(&bytes).unwrap();
+            assert_eq!(*s.source(), skillhost::ArtifactSource::Cache);
+        })
+    });
+    group.bench_function("compiled", |b| {
+        b.iter(|| {
+            let engine = SkillEngine::new(&HostConfig::default(), None).unwrap();
+            let s = engine.load(&bytes).unwrap();
+            assert_eq!(*s.source(), skillhost::ArtifactSource::Compiled);
+        })
+    });
+    group.finish();
+    c.final_summary();
+
+    let report = |group: &str, a: &str, b: &str| match (
+        median_ns(&out_dir, group, a),
+        median_ns(&out_dir, group, b),
+    ) {
+        (Some(x), Some(y)) => println!(
+            "{group}: median {a} = {:.1} µs, median {b} = {:.1} µs, ratio {a}/{b} = {:.2}",
+            x / 1e3,
+            y / 1e3,
+            x / y
+        ),
+        _ => println!("{group}: no estimates (run with `cargo bench` to measure)"),
+    };
+    report("invoke_echo", "skillhost", "raw_wasmtime");
+    report("cold_load", "cached", "compiled");
+}

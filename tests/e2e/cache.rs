@@ -1,0 +1,133 @@
+//! The compiled-artifact cache: used on the next start, never trusted blindly.
+
+use std::path::{Path, PathBuf};
+
+use skillhost::{ArtifactSource, HostConfig, SkillEngine};
+
+use crate::common::*;
+
+fn engine_at(dir: &Path) -> SkillEngine {
+    SkillEngine::new(&HostConfig::default(), Some(dir)).unwrap()
+}
+
+/// All cache entry files under a data dir.
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(keys) = std::fs::read_dir(dir.join("artifacts")) else {
+        return out;
+    };
+    for key in keys {
+        for entry in std::fs::read_dir(key.unwrap().path()).unwrap() {
+            out.push(entry.unwrap().path());
+        }
+    }
+    out.sort();
+    out
+}
+
+fn entry_for(dir: &Path, name: &str) -> PathBuf {
+    let digest = skillhost::ModuleDigest::of(&skill_bytes(name)).hex();
+    entries(dir)
+        .into_iter()
+        .find(|p| p.file_name().unwrap().to_str().unwrap() == format!("{digest}.cwasm"))
+        .expect("cache entry")
+}
+
+async fn assert_echo_works(engine: &SkillEngine, skill: &skillhost::LoadedSkill) {
+    let out = skill
+        .invoke(r#"{"ok":true}"#, engine.limits())
+        .await
+        .result
+        .unwrap();
+    assert_eq!(out, r#"{"ok":true}"#);
+}
+
+#[tokio::test]
+async fn second_load_uses_the_cache() {
+    let data = tempfile::tempdir().unwrap();
+    let first = engine_at(data.path());
+    let skill = first.load(&skill_bytes("echo")).unwrap();
+    assert_eq!(*skill.source(), ArtifactSource::Compiled);
+    assert_eq!(entries(data.path()).len(), 1);
+    drop(skill);
+    drop(first);
+
+    // A new engine, as on the next start of the host.
+    let second = engine_at(data.path());
+    let skill = second.load(&skill_bytes("echo")).unwrap();
+    assert_eq!(*skill.source(), ArtifactSource::Cache);
+    assert_echo_works(&second, &skill).await;
+}
+
+#[tokio::test]
+async fn tampered_or_truncated_entries_are_recompiled_not_loaded() {
+    let data = tempfile::tempdir().unwrap();
+    engine_at(data.path()).load(&skill_bytes("echo")).unwrap();
+    let entry = entry_for(data.path(), "echo");
+    let good = std::fs::read(&entry).unwrap();
+
+    let mut flipped = good.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x01;
+    let tampered: [(&str, Vec<u8>); 3] = [
+        ("a flipped byte in the machine code", flipped),
+        ("a truncated tail", good[..good.len() - 100].to_vec()),
+        ("a truncated header", good[..30].to_vec()),
+    ];
+    for (what, bytes) in tampered {
+        std::fs::write(&entry, &bytes).unwrap();
+        let engine = engine_at(data.path());
+        let skill = engine.load(&skill_bytes("echo")).unwrap();
+        assert!(
+            matches!(skill.source(), ArtifactSource::Recompiled { .. }),
+            "{what}: {:?}",
+            skill.source()
+        );
+        assert_echo_works(&engine, &skill).await;
+        // The bad entry was replaced by a good one.
+        assert_eq!(std::fs::read(&entry).unwrap(), good, "{what}");
+    }
+}
+
+#[tokio::test]
+async fn an_artifact_of_another_module_is_never_loaded() {
+    // An attacker who can write to the cache swaps in a genuine, correctly
+    // hashed artifact of a different skill under echo's name.
+    let data = tempfile::tempdir().unwrap();
+    let engine = engine_at(data.path());
+    engine.load(&skill_bytes("echo")).unwrap();
+    engine.load(&skill_bytes("counter")).unwrap();
+    let echo_entry = entry_for(data.path(), "echo");
+    std::fs::copy(entry_for(data.path(), "counter"), &echo_entry).unwrap();
+
+    let engine = engine_at(data.path());
+    let skill = engine.load(&skill_bytes("echo")).unwrap();
+    match skill.source() {
+        ArtifactSource::Recompiled { reason } => {
+            assert!(reason.contains("different module"), "{reason}")
+        }
+        other => panic!("loaded a foreign artifact: {other:?}"),
+    }
+    assert_echo_works(&engine, &skill).await;
+}
+
+#[test]
+fn bad_modules_write_nothing() {
+    let data = tempfile::tempdir().unwrap();
+    let root = data.path().join("data");
+    let engine = engine_at(&root);
+    let echo = skill_bytes("echo");
+    for bytes in [
+        b"not wasm".to_vec(),
+        b"\0asm\x01\0\0\0".to_vec(),
+        echo[..echo.len() / 2].to_vec(),
+        skill_bytes("not-a-skill"),
+        skill_bytes("future_contract"),
+    ] {
+        assert!(engine.load(&bytes).is_err());
+    }
+    assert!(
+        !root.exists(),
+        "a refused module must not create the data dir"
+    );
+}

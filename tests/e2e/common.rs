@@ -1,0 +1,99 @@
+//! Shared helpers: locating the built example skills and one shared engine.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use skillhost::{HostConfig, Invocation, Limits, LoadedSkill, SkillEngine};
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Path of a built example skill, e.g. `skill_path("echo")`.
+pub fn skill_path(name: &str) -> PathBuf {
+    let file = format!("{}.wasm", name);
+    let path = repo_root()
+        .join("skills-examples/target/wasm32-wasip2/release")
+        .join(file);
+    assert!(
+        path.is_file(),
+        "{} is missing: build the example skills first with\n  \
+         cargo build --release --target wasm32-wasip2 --manifest-path skills-examples/Cargo.toml",
+        path.display()
+    );
+    path
+}
+
+pub fn skill_bytes(name: &str) -> Vec<u8> {
+    std::fs::read(skill_path(name)).unwrap()
+}
+
+/// One engine (default config, no artifact cache) shared by the tests that
+/// only need per-invocation limits.
+pub fn engine() -> &'static SkillEngine {
+    static ENGINE: OnceLock<SkillEngine> = OnceLock::new();
+    ENGINE.get_or_init(|| SkillEngine::new(&HostConfig::default(), None).expect("engine"))
+}
+
+/// A skill loaded once into the shared engine.
+pub fn skill(name: &str) -> Arc<LoadedSkill> {
+    static SKILLS: OnceLock<Mutex<HashMap<String, Arc<LoadedSkill>>>> = OnceLock::new();
+    let map = SKILLS.get_or_init(Default::default);
+    if let Some(s) = map.lock().unwrap().get(name) {
+        return s.clone();
+    }
+    let loaded = Arc::new(
+        engine()
+            .load(&skill_bytes(name))
+            .expect("example skill loads"),
+    );
+    map.lock()
+        .unwrap()
+        .entry(name.to_string())
+        .or_insert(loaded)
+        .clone()
+}
+
+/// Limits for tests: the defaults with a short deadline and a smaller fuel
+/// budget, so adversarial skills are stopped quickly.
+pub fn test_limits() -> Limits {
+    Limits {
+        timeout_ms: 2_000,
+        fuel: 200_000_000,
+        ..Limits::default()
+    }
+}
+
+pub async fn invoke(name: &str, input: &str) -> Invocation {
+    skill(name).invoke(input, &test_limits()).await
+}
+
+pub async fn invoke_with(name: &str, input: &str, limits: &Limits) -> Invocation {
+    skill(name).invoke(input, limits).await
+}
+
+/// The code of a failed invocation; panics with the output if it succeeded.
+pub fn code(inv: &Invocation) -> &'static str {
+    match &inv.result {
+        Ok(out) => panic!("expected a failure, got output {out}"),
+        Err(e) => e.code(),
+    }
+}
+
+/// Parse the JSON output of a successful invocation.
+pub fn output(inv: &Invocation) -> serde_json::Value {
+    match &inv.result {
+        Ok(out) => serde_json::from_str(out).expect("output is JSON"),
+        Err(e) => panic!("expected success, got {}: {e}", e.code()),
+    }
+}
+
+/// After a hostile skill, the same engine still serves a normal one.
+pub async fn assert_host_still_serves() {
+    let inv = invoke("echo", r#"{"still":"up"}"#).await;
+    assert_eq!(output(&inv), serde_json::json!({"still": "up"}));
+}

@@ -1,0 +1,14 @@
+//! End-to-end tests: real skills from `skills-examples/`, built for
+//! wasm32-wasip2, run through the real host library and the real CLI binary.
+//!
+//! Build the skills first (the README's test command does):
+//! `cargo build --release --target wasm32-wasip2 --manifest-path skills-examples/Cargo.toml`
+
+mod common;
+
+mod adversarial;
+mod bad_modules;
+mod cache;
+mod cli;
+mod docs;
+mod skills;
