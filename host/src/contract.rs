@@ -11,7 +11,7 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use skillhost::skill::types::{
+pub use self::skillhost::skill::types::{
     Header, HttpError, HttpRequest, HttpResponse, LimitRequest, LogLevel, Metadata, Permissions,
     SkillError,
 };
