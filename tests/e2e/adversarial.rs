@@ -23,6 +23,20 @@ async fn infinite_loop_runs_out_of_fuel() {
 }
 
 #[tokio::test]
+async fn pure_compute_is_interrupted_at_the_deadline() {
+    // With fuel effectively unlimited, only epoch interruption can stop a
+    // loop that never calls the host (it never yields to tokio on its own).
+    let limits = Limits {
+        timeout_ms: 300,
+        fuel: u64::MAX / 2,
+        ..Limits::default()
+    };
+    let inv = invoke_with("infinite_loop", "{}", &limits).await;
+    assert_eq!(code(&inv), codes::TIMEOUT);
+    assert_host_still_serves().await;
+}
+
+#[tokio::test]
 async fn polling_busy_wait_hits_the_deadline() {
     let limits = Limits {
         timeout_ms: 300,

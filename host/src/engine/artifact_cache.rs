@@ -162,7 +162,8 @@ mod tests {
         let m = ModuleDigest::of(b"module");
         let file = entry_file(tmp.path(), "k", &m);
 
-        let mutations: [(&str, fn(&mut Vec<u8>)); 4] = [
+        type Mutation = fn(&mut Vec<u8>);
+        let mutations: [(&str, Mutation); 4] = [
             ("flipped body byte", |b| *b.last_mut().unwrap() ^= 1),
             ("truncated body", |b| {
                 b.pop();
