@@ -7,6 +7,9 @@
 /// A stable, machine-readable outcome code such as `limits.timeout`.
 pub type Code = &'static str;
 
+/// The code audit records carry for an allowed operation.
+pub const OK: Code = "ok";
+
 pub const INPUT_TOO_LARGE: Code = "limits.input_too_large";
 pub const INPUT_INVALID_JSON: Code = "input.invalid_json";
 pub const FUEL_EXHAUSTED: Code = "limits.fuel_exhausted";
@@ -22,6 +25,23 @@ pub const EGRESS_BAD_URL: Code = "egress.bad_url";
 pub const EGRESS_SCHEME_NOT_ALLOWED: Code = "egress.scheme_not_allowed";
 pub const EGRESS_HOST_NOT_ALLOWED: Code = "egress.host_not_allowed";
 pub const EGRESS_TOO_MANY_REQUESTS: Code = "egress.too_many_requests";
+pub const SKILL_NOT_FOUND: Code = "skill.not_found";
+pub const SKILL_PENDING: Code = "skill.pending";
+pub const SKILL_REJECTED: Code = "skill.rejected";
+pub const SKILL_REVOKED: Code = "skill.revoked";
+pub const SKILL_DISABLED: Code = "skill.disabled";
+pub const SKILL_DIGEST_MISMATCH: Code = "skill.digest_mismatch";
+pub const SKILL_MODULE_MISSING: Code = "skill.module_missing";
+pub const REGISTRY_INVALID_NAME: Code = "registry.invalid_name";
+pub const REGISTRY_WRONG_DIGEST: Code = "registry.wrong_digest";
+pub const REGISTRY_INVALID_STATE: Code = "registry.invalid_state";
+pub const REGISTRY_GRANT_EXCEEDS_REQUEST: Code = "registry.grant_exceeds_request";
+pub const REGISTRY_INVALID_METADATA: Code = "registry.invalid_metadata";
+pub const REGISTRY_SCHEMA_TOO_NEW: Code = "registry.schema_too_new";
+pub const REGISTRY_CORRUPT: Code = "registry.corrupt";
+pub const REGISTRY_BUSY: Code = "registry.busy";
+pub const REGISTRY_STORAGE: Code = "registry.storage";
+pub const AUDIT_UNAVAILABLE: Code = "audit.unavailable";
 pub const HOST_IO: Code = "host.io";
 pub const HOST_CONFIG: Code = "host.config";
 pub const HOST_INTERNAL: Code = "host.internal";
@@ -88,6 +108,65 @@ pub const ALL: &[(Code, &str)] = &[
         EGRESS_TOO_MANY_REQUESTS,
         "The skill made more outbound requests than one invocation allows; nothing was sent.",
     ),
+    (SKILL_NOT_FOUND, "No skill has this name."),
+    (
+        SKILL_PENDING,
+        "The skill has no approved version; a version waits for the owner's review.",
+    ),
+    (
+        SKILL_REJECTED,
+        "The owner rejected the skill's latest version and none is approved.",
+    ),
+    (SKILL_REVOKED, "The owner revoked the skill's approval."),
+    (SKILL_DISABLED, "The owner disabled the skill."),
+    (
+        SKILL_DIGEST_MISMATCH,
+        "The module bytes on disk no longer hash to the approved digest; the skill was not run.",
+    ),
+    (
+        SKILL_MODULE_MISSING,
+        "The approved module file is missing from the module store; the skill was not run.",
+    ),
+    (
+        REGISTRY_INVALID_NAME,
+        "A skill name has characters outside a-z, 0-9 and '-', or is empty or too long.",
+    ),
+    (
+        REGISTRY_WRONG_DIGEST,
+        "The digest given to an owner command is not a version of that skill.",
+    ),
+    (
+        REGISTRY_INVALID_STATE,
+        "The version is not in a state that allows this decision (e.g. approving a rejected version).",
+    ),
+    (
+        REGISTRY_GRANT_EXCEEDS_REQUEST,
+        "The owner tried to grant a permission the skill did not request.",
+    ),
+    (
+        REGISTRY_INVALID_METADATA,
+        "The skill's metadata is unacceptable (bad name, schema, or oversized requests).",
+    ),
+    (
+        REGISTRY_SCHEMA_TOO_NEW,
+        "The registry database was written by a newer skillhost; it was not touched.",
+    ),
+    (
+        REGISTRY_CORRUPT,
+        "The registry database is corrupted or not a skillhost database; it was not touched.",
+    ),
+    (
+        REGISTRY_BUSY,
+        "Another process held the registry for too long; nothing changed.",
+    ),
+    (
+        REGISTRY_STORAGE,
+        "The registry database failed; the transaction was rolled back.",
+    ),
+    (
+        AUDIT_UNAVAILABLE,
+        "The audit log cannot be written; the operation's result is withheld.",
+    ),
     (
         HOST_IO,
         "The host could not read or write a file it needs (input file, data dir).",
@@ -107,6 +186,24 @@ pub fn describe(code: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_constant_is_listed() {
+        let source = include_str!("codes.rs");
+        let body = source.split("pub const ALL").next().unwrap();
+        for line in body
+            .lines()
+            .filter(|l| l.starts_with("pub const ") && l.contains(": Code = "))
+        {
+            let value = line.split('"').nth(1).unwrap();
+            if value != OK {
+                assert!(
+                    describe(value).is_some(),
+                    "{value} is declared but not in ALL"
+                );
+            }
+        }
+    }
 
     #[test]
     fn codes_are_unique_and_well_formed() {

@@ -24,6 +24,7 @@
 //! (outbound HTTP policy), [`contract`] (the WIT bindings and version check),
 //! [`config`] (the owner's limits), [`codes`] (every stable outcome code).
 
+pub mod audit;
 pub mod cli;
 pub mod codes;
 pub mod config;
@@ -32,9 +33,12 @@ pub mod data_dir;
 pub mod digest;
 pub mod egress;
 pub mod engine;
+pub mod registry;
 pub mod sandbox;
+pub mod skill_host;
 
 pub use config::{HostConfig, Limits};
 pub use digest::ModuleDigest;
 pub use engine::{ArtifactSource, LoadError, LoadedSkill, SkillEngine};
 pub use sandbox::{Invocation, InvokeError, LogRecord, Report, Usage};
+pub use skill_host::{Added, HostError, SkillHost};

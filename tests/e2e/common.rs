@@ -97,3 +97,38 @@ pub async fn assert_host_still_serves() {
     let inv = invoke("echo", r#"{"still":"up"}"#).await;
     assert_eq!(output(&inv), serde_json::json!({"still": "up"}));
 }
+
+/// The same component with a custom section appended: different bytes (a
+/// new digest), identical behaviour and name. Models "a new version".
+pub fn variant(bytes: &[u8], tag: &str) -> Vec<u8> {
+    fn leb(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let name = b"skillhost-test-variant";
+    let mut payload = Vec::new();
+    leb(name.len(), &mut payload);
+    payload.extend_from_slice(name);
+    payload.extend_from_slice(tag.as_bytes());
+    let mut out = bytes.to_vec();
+    out.push(0); // custom section id
+    leb(payload.len(), &mut out);
+    out.extend_from_slice(&payload);
+    out
+}
+
+/// Audit records from a data dir's audit.log.
+pub fn audit_records(data_dir: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(data_dir.join("audit.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("audit lines are JSON"))
+        .collect()
+}

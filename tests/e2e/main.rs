@@ -11,4 +11,6 @@ mod bad_modules;
 mod cache;
 mod cli;
 mod docs;
+mod owner_cli;
+mod registry;
 mod skills;

@@ -1,8 +1,10 @@
 //! The `skillhost` command line.
 
 mod input;
+mod invoke;
+mod owner;
+mod print;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -11,8 +13,6 @@ use serde_json::json;
 
 use crate::codes;
 use crate::config::HostConfig;
-use crate::engine::SkillEngine;
-use crate::sandbox::LogRecord;
 
 /// Name of the config file looked for in the data dir.
 pub const CONFIG_FILE: &str = "skillhost.toml";
@@ -21,13 +21,15 @@ pub const CONFIG_FILE: &str = "skillhost.toml";
 #[command(
     name = "skillhost",
     version,
-    about = "Run AI-agent skills (WebAssembly components) in a bounded sandbox.",
-    after_help = "Exit status: 0 on success, 1 when the host refused or the skill failed \
-                  (a JSON error with a stable `code` is printed on stderr), 2 on a usage error.\n\
+    about = "Run AI-agent skills (WebAssembly components) in a bounded sandbox, \
+             only after an owner approved their exact bytes.",
+    after_help = "Owner workflow: `skill add FILE` → review → `skill approve NAME --digest sha256:…` → `invoke NAME`.\n\
+                  Exit status: 0 on success, 1 when the host refused or the skill failed (a JSON error with a \
+                  stable `code` is printed on stderr), 2 on a usage error.\n\
                   Log level: RUST_LOG (default `warn`)."
 )]
 pub struct Cli {
-    /// Data dir for the compiled-artifact cache (created 0700 on first write).
+    /// Data dir: registry, module store, artifact cache, audit log (created 0700).
     #[arg(long, global = true, env = "SKILLHOST_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
@@ -35,28 +37,37 @@ pub struct Cli {
     #[arg(long, global = true, env = "SKILLHOST_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Who is acting, for the audit log and decision records [default: $USER].
+    #[arg(long, global = true, env = "SKILLHOST_ACTOR", value_name = "NAME")]
+    pub actor: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a skill component directly, for skill authors. No approval is
-    /// involved: run only modules you trust or are testing.
-    Run {
-        /// The skill component (.wasm, built for wasm32-wasip2).
-        module: PathBuf,
-        /// JSON input: inline JSON, @FILE to read a file, or - for stdin.
-        #[arg(long, short, value_name = "JSON|@FILE|-")]
-        input: String,
-        /// Also print resource usage (fuel, memory, time) as JSON on stderr.
-        #[arg(long)]
-        usage: bool,
-    },
+    /// Owner commands: add, review, approve, reject, revoke, disable, enable.
+    #[command(subcommand)]
+    Skill(owner::SkillCommand),
+    /// Invoke the approved version of a skill by name.
+    Invoke(invoke::InvokeArgs),
+    /// Run a local module for its author, through a throw-away in-memory
+    /// registry that approves everything the module requests. Never touches
+    /// the real registry. UNSAFE for untrusted modules: nobody reviews them.
+    #[command(alias = "run")]
+    Dev(invoke::DevArgs),
     /// Print the effective configuration as TOML.
     Config,
     /// List every stable outcome code and its meaning.
     Codes,
+}
+
+/// What every command gets.
+pub struct Context {
+    pub config: HostConfig,
+    pub data_dir: PathBuf,
+    pub actor: String,
 }
 
 /// Parse arguments and run. Returns the process exit code.
@@ -71,9 +82,20 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(&json!({ "code": codes::HOST_CONFIG, "message": e.to_string() })),
     };
+    let actor = cli
+        .actor
+        .clone()
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| "owner".to_string());
+    let ctx = Context {
+        config,
+        data_dir,
+        actor,
+    };
     match cli.command {
         Command::Config => {
-            print!("{}", config.to_toml());
+            print!("{}", ctx.config.to_toml());
             ExitCode::SUCCESS
         }
         Command::Codes => {
@@ -82,11 +104,9 @@ pub fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::Run {
-            module,
-            input,
-            usage,
-        } => run(&config, &data_dir, &module, &input, usage),
+        Command::Skill(cmd) => owner::run(&ctx, cmd),
+        Command::Invoke(args) => invoke::invoke(&ctx, args),
+        Command::Dev(args) => invoke::dev(&ctx, args),
     }
 }
 
@@ -116,81 +136,12 @@ fn load_config(
     }
 }
 
-fn run(
-    config: &HostConfig,
-    data_dir: &Path,
-    module: &Path,
-    input: &str,
-    show_usage: bool,
-) -> ExitCode {
-    // Input first: bad input is refused before anything is compiled or
-    // written to the data dir.
-    let input = match input::read(input, config.limits.input_bytes) {
-        Ok(i) => i,
-        Err(e) => return fail(&e.to_json()),
-    };
-    if let Err(e) = crate::sandbox::check_input(&input, &config.limits) {
-        return fail(&e.to_json());
-    }
-    let bytes = match std::fs::read(module) {
-        Ok(b) => b,
-        Err(e) => {
-            return fail(&json!({
-                "code": codes::HOST_IO,
-                "message": format!("cannot read {}: {e}", module.display()),
-            }));
-        }
-    };
-    let engine = match SkillEngine::new(config, Some(data_dir)) {
-        Ok(e) => e,
-        Err(e) => return fail(&e.to_json()),
-    };
-    let skill = match engine.load(&bytes) {
-        Ok(s) => s,
-        Err(e) => return fail(&e.to_json()),
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+/// A runtime for the async parts of a command.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            return fail(
-                &json!({ "code": codes::HOST_INTERNAL, "message": format!("cannot start runtime: {e}") }),
-            );
-        }
-    };
-    let report = runtime.block_on(skill.invoke(&input, &config.limits));
-    print_logs(&report.logs);
-    if show_usage {
-        eprintln!(
-            "{}",
-            json!({ "usage": report.usage, "digest": skill.digest() })
-        );
-    }
-    match report.result {
-        Ok(output) => {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{output}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(&e.to_json()),
-    }
-}
-
-fn print_logs(logs: &[LogRecord]) {
-    let mut err = std::io::stderr().lock();
-    for r in logs {
-        let level = serde_json::to_value(r.level).unwrap_or_default();
-        let source = serde_json::to_value(r.source).unwrap_or_default();
-        let _ = writeln!(
-            err,
-            "skill {} [{}]: {}",
-            level.as_str().unwrap_or("?"),
-            source.as_str().unwrap_or("?"),
-            r.message.escape_debug()
-        );
-    }
+        .map_err(|e| fail(&json!({ "code": codes::HOST_INTERNAL, "message": format!("cannot start runtime: {e}") })))
 }
 
 /// Print a JSON error on stderr (one line) and return exit status 1.

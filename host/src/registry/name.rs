@@ -22,7 +22,10 @@ impl SkillName {
         if raw.len() > MAX_LEN {
             return Err(format!("a skill name has at most {MAX_LEN} characters"));
         }
-        if let Some(c) = raw.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
+        if let Some(c) = raw
+            .chars()
+            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+        {
             return Err(format!(
                 "a skill name may contain only a-z, 0-9 and '-'; found {:?}",
                 c

@@ -1,0 +1,123 @@
+//! `skillhost invoke` (approved skills by name) and `skillhost dev` (a local
+//! module through a throw-away registry).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use serde_json::json;
+
+use super::{Context, fail, input, print, runtime};
+use crate::codes;
+use crate::registry::Narrowing;
+use crate::sandbox::Invocation;
+use crate::skill_host::SkillHost;
+
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    /// The skill's name.
+    pub name: String,
+    /// JSON input: inline JSON, @FILE to read a file, or - for stdin.
+    #[arg(long, short, value_name = "JSON|@FILE|-")]
+    pub input: String,
+    /// Also print resource usage (fuel, memory, time) as JSON on stderr.
+    #[arg(long)]
+    pub usage: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// The skill component (.wasm, built for wasm32-wasip2).
+    pub module: PathBuf,
+    /// JSON input: inline JSON, @FILE to read a file, or - for stdin.
+    #[arg(long, short, value_name = "JSON|@FILE|-")]
+    pub input: String,
+    /// Also print resource usage (fuel, memory, time) as JSON on stderr.
+    #[arg(long)]
+    pub usage: bool,
+}
+
+/// Read and check `--input` before anything else happens.
+fn read_input(ctx: &Context, arg: &str) -> Result<String, ExitCode> {
+    let text = input::read(arg, ctx.config.limits.input_bytes).map_err(|e| fail(&e.to_json()))?;
+    crate::sandbox::check_input(&text, &ctx.config.limits).map_err(|e| fail(&e.to_json()))?;
+    Ok(text)
+}
+
+fn finish(invocation: Invocation, show_usage: bool) -> ExitCode {
+    print::logs(&invocation.logs);
+    if show_usage {
+        eprintln!("{}", json!({ "usage": invocation.usage }));
+    }
+    match invocation.result {
+        Ok(output) => {
+            let _ = writeln!(std::io::stdout().lock(), "{output}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e.to_json()),
+    }
+}
+
+pub fn invoke(ctx: &Context, args: InvokeArgs) -> ExitCode {
+    let input = match read_input(ctx, &args.input) {
+        Ok(i) => i,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let host = match SkillHost::open(&ctx.config, &ctx.data_dir) {
+        Ok(h) => h,
+        Err(e) => return fail(&e.to_json()),
+    };
+    match rt.block_on(host.invoke(&args.name, &input, &ctx.actor)) {
+        Ok(invocation) => finish(invocation, args.usage),
+        Err(e) => fail(&e.to_json()),
+    }
+}
+
+pub fn dev(ctx: &Context, args: DevArgs) -> ExitCode {
+    let input = match read_input(ctx, &args.input) {
+        Ok(i) => i,
+        Err(code) => return code,
+    };
+    let bytes = match std::fs::read(&args.module) {
+        Ok(b) => b,
+        Err(e) => {
+            return fail(&json!({
+                "code": codes::HOST_IO,
+                "message": format!("cannot read {}: {e}", args.module.display()),
+            }));
+        }
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let cache = ctx
+        .config
+        .engine
+        .artifact_cache
+        .then_some(ctx.data_dir.as_path());
+    let host = match SkillHost::ephemeral(&ctx.config, cache) {
+        Ok(h) => h,
+        Err(e) => return fail(&e.to_json()),
+    };
+    let added = match rt.block_on(host.add(&bytes, &ctx.actor)) {
+        Ok(a) => a,
+        Err(e) => return fail(&e.to_json()),
+    };
+    let version = added.version();
+    eprint!("{}", print::review(version));
+    eprintln!("dev: approving everything requested, for this process only");
+    let name = version.name.to_string();
+    if let Err(e) = host.approve(&name, &version.digest, &Narrowing::default(), &ctx.actor) {
+        return fail(&e.to_json());
+    }
+    match rt.block_on(host.invoke(&name, &input, &ctx.actor)) {
+        Ok(invocation) => finish(invocation, args.usage),
+        Err(e) => fail(&e.to_json()),
+    }
+}

@@ -1,0 +1,226 @@
+//! `skillhost skill …`: the owner's commands.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::{Context, fail, print, runtime};
+use crate::codes;
+use crate::digest::ModuleDigest;
+use crate::registry::{LimitSet, Narrowing};
+use crate::skill_host::{Added, SkillHost};
+
+#[derive(Debug, Subcommand)]
+pub enum SkillCommand {
+    /// Validate a component, read its metadata in the sandbox, and register
+    /// it as pending. Prints everything it requests, for review.
+    Add {
+        /// The skill component (.wasm).
+        module: PathBuf,
+        /// Print the registered version as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve the pending version with this exact digest.
+    Approve(ApproveArgs),
+    /// Reject the pending version with this exact digest.
+    Reject {
+        name: String,
+        #[arg(long, value_name = "sha256:HEX")]
+        digest: String,
+    },
+    /// Withdraw approval: the skill stops running at once.
+    Revoke {
+        name: String,
+        /// Which approved version [default: the approved one].
+        #[arg(long, value_name = "sha256:HEX")]
+        digest: Option<String>,
+    },
+    /// Stop a skill from running without revoking its approval.
+    Disable { name: String },
+    /// Let a disabled skill run again.
+    Enable { name: String },
+    /// List skills.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a skill with every version, its requests and grants.
+    Show {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    pub name: String,
+    /// The digest you reviewed (from `skill add` or `skill show`).
+    #[arg(long, value_name = "sha256:HEX")]
+    pub digest: String,
+    /// Grant only these HTTP destinations (repeatable; each must be requested).
+    #[arg(long = "http", value_name = "DEST", conflicts_with = "no_http")]
+    pub http: Vec<String>,
+    /// Grant no HTTP destinations.
+    #[arg(long)]
+    pub no_http: bool,
+    /// Grant only these secrets (repeatable; each must be requested).
+    #[arg(long = "secret", value_name = "NAME", conflicts_with = "no_secrets")]
+    pub secrets: Vec<String>,
+    /// Grant no secrets.
+    #[arg(long)]
+    pub no_secrets: bool,
+    /// Lower the wall-clock limit for this skill.
+    #[arg(long, value_name = "MS")]
+    pub timeout_ms: Option<u64>,
+    /// Lower the memory limit for this skill.
+    #[arg(long, value_name = "BYTES")]
+    pub memory_bytes: Option<u64>,
+    /// Lower the output size limit for this skill.
+    #[arg(long, value_name = "BYTES")]
+    pub output_bytes: Option<u64>,
+    /// Print the approved version as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn digest(raw: &str) -> Result<ModuleDigest, ExitCode> {
+    ModuleDigest::parse(raw).ok_or_else(|| {
+        fail(&json!({
+            "code": codes::REGISTRY_WRONG_DIGEST,
+            "message": format!("{raw:?} is not a digest; expected sha256: followed by 64 hex digits"),
+        }))
+    })
+}
+
+fn print_json<T: serde::Serialize>(value: &T) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("records serialise")
+    );
+}
+
+pub fn run(ctx: &Context, cmd: SkillCommand) -> ExitCode {
+    match run_inner(ctx, cmd) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(code) => code,
+    }
+}
+
+fn run_inner(ctx: &Context, cmd: SkillCommand) -> Result<(), ExitCode> {
+    let host = SkillHost::open(&ctx.config, &ctx.data_dir).map_err(|e| fail(&e.to_json()))?;
+    let who = ctx.actor.as_str();
+    match cmd {
+        SkillCommand::Add { module, json } => {
+            let bytes = std::fs::read(&module).map_err(|e| {
+                fail(&json!({ "code": codes::HOST_IO, "message": format!("cannot read {}: {e}", module.display()) }))
+            })?;
+            let added = runtime()?
+                .block_on(host.add(&bytes, who))
+                .map_err(|e| fail(&e.to_json()))?;
+            let v = added.version();
+            if json {
+                print_json(v);
+            } else {
+                match &added {
+                    Added::Pending(_) => {
+                        println!("added a pending version; review it before approving:\n")
+                    }
+                    Added::Unchanged(_) => {
+                        println!("these exact bytes are already registered; nothing changed:\n")
+                    }
+                }
+                print!("{}", print::review(v));
+                if v.state == crate::registry::VersionState::Pending {
+                    println!(
+                        "\napprove with: skillhost skill approve {} --digest {}",
+                        v.name, v.digest
+                    );
+                }
+            }
+        }
+        SkillCommand::Approve(a) => {
+            let d = digest(&a.digest)?;
+            let narrowing = Narrowing {
+                http: if a.no_http {
+                    Some(vec![])
+                } else {
+                    (!a.http.is_empty()).then_some(a.http)
+                },
+                secrets: if a.no_secrets {
+                    Some(vec![])
+                } else {
+                    (!a.secrets.is_empty()).then_some(a.secrets)
+                },
+                limits: LimitSet {
+                    timeout_ms: a.timeout_ms,
+                    memory_bytes: a.memory_bytes,
+                    output_bytes: a.output_bytes,
+                },
+            };
+            let v = host
+                .approve(&a.name, &d, &narrowing, who)
+                .map_err(|e| fail(&e.to_json()))?;
+            if a.json {
+                print_json(&v);
+            } else {
+                println!(
+                    "approved {} {} ({})",
+                    v.name,
+                    v.declared.version.escape_debug(),
+                    v.digest
+                );
+            }
+        }
+        SkillCommand::Reject { name, digest: raw } => {
+            let v = host
+                .reject(&name, &digest(&raw)?, who)
+                .map_err(|e| fail(&e.to_json()))?;
+            println!("rejected {} ({})", v.name, v.digest);
+        }
+        SkillCommand::Revoke { name, digest: raw } => {
+            let d = raw.as_deref().map(digest).transpose()?;
+            let v = host
+                .revoke(&name, d.as_ref(), who)
+                .map_err(|e| fail(&e.to_json()))?;
+            println!("revoked {} ({})", v.name, v.digest);
+        }
+        SkillCommand::Disable { name } => {
+            host.set_disabled(&name, true, who)
+                .map_err(|e| fail(&e.to_json()))?;
+            println!("disabled {name}");
+        }
+        SkillCommand::Enable { name } => {
+            host.set_disabled(&name, false, who)
+                .map_err(|e| fail(&e.to_json()))?;
+            println!("enabled {name}");
+        }
+        SkillCommand::List { json } => {
+            let skills = host.list().map_err(|e| fail(&e.to_json()))?;
+            if json {
+                print_json(&skills);
+            } else {
+                print!("{}", print::list(&skills));
+            }
+        }
+        SkillCommand::Show { name, json } => {
+            let skill = host.show(&name).map_err(|e| fail(&e.to_json()))?;
+            if json {
+                print_json(&skill);
+            } else {
+                println!(
+                    "{}{}\n",
+                    skill.name,
+                    if skill.disabled { " (disabled)" } else { "" }
+                );
+                for v in &skill.versions {
+                    println!("{}", print::review(v));
+                }
+            }
+        }
+    }
+    Ok(())
+}

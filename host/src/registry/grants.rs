@@ -1,0 +1,146 @@
+//! Narrowing a request into a grant. The owner may grant less than a skill
+//! asks for, never more.
+
+use super::error::RegistryError;
+use super::model::{LimitSet, Permissions};
+
+/// The owner's narrowing of a request. `None` fields grant what was asked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Narrowing {
+    /// Grant only these HTTP destinations (each must have been requested).
+    pub http: Option<Vec<String>>,
+    /// Grant only these secrets (each must have been requested).
+    pub secrets: Option<Vec<String>>,
+    /// Tighter limits than the skill asked for.
+    pub limits: LimitSet,
+}
+
+/// Compute the grant for `requested` under `narrowing`.
+pub fn grant(requested: &Permissions, narrowing: &Narrowing) -> Result<Permissions, RegistryError> {
+    let http = subset(
+        "HTTP destination",
+        &requested.http,
+        narrowing.http.as_deref(),
+    )?;
+    let secrets = subset("secret", &requested.secrets, narrowing.secrets.as_deref())?;
+    Ok(Permissions {
+        http,
+        secrets,
+        limits: LimitSet {
+            timeout_ms: tighter(requested.limits.timeout_ms, narrowing.limits.timeout_ms),
+            memory_bytes: tighter(requested.limits.memory_bytes, narrowing.limits.memory_bytes),
+            output_bytes: tighter(requested.limits.output_bytes, narrowing.limits.output_bytes),
+        },
+    })
+}
+
+fn subset(
+    what: &str,
+    requested: &[String],
+    chosen: Option<&[String]>,
+) -> Result<Vec<String>, RegistryError> {
+    let Some(chosen) = chosen else {
+        return Ok(requested.to_vec());
+    };
+    let mut out = Vec::new();
+    for item in chosen {
+        if !requested.contains(item) {
+            return Err(RegistryError::GrantExceedsRequest(format!(
+                "{what} {item:?} was not requested by the skill (requested: {})",
+                if requested.is_empty() {
+                    "none".to_string()
+                } else {
+                    requested.join(", ")
+                }
+            )));
+        }
+        if !out.contains(item) {
+            out.push(item.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn tighter(requested: Option<u64>, owner: Option<u64>) -> Option<u64> {
+    match (requested, owner) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn requested() -> Permissions {
+        Permissions {
+            http: vec![
+                "https://api.example.com".into(),
+                "https://cdn.example.com".into(),
+            ],
+            secrets: vec!["TOKEN".into()],
+            limits: LimitSet {
+                timeout_ms: Some(5_000),
+                ..LimitSet::default()
+            },
+        }
+    }
+
+    #[test]
+    fn default_grants_the_request() {
+        assert_eq!(
+            grant(&requested(), &Narrowing::default()).unwrap(),
+            requested()
+        );
+    }
+
+    #[test]
+    fn narrowing_grants_a_subset() {
+        let n = Narrowing {
+            http: Some(vec!["https://api.example.com".into()]),
+            secrets: Some(vec![]),
+            limits: LimitSet {
+                timeout_ms: Some(1_000),
+                memory_bytes: Some(1 << 20),
+                output_bytes: None,
+            },
+        };
+        let g = grant(&requested(), &n).unwrap();
+        assert_eq!(g.http, vec!["https://api.example.com".to_string()]);
+        assert!(g.secrets.is_empty());
+        assert_eq!(g.limits.timeout_ms, Some(1_000));
+        assert_eq!(g.limits.memory_bytes, Some(1 << 20));
+    }
+
+    #[test]
+    fn a_grant_never_exceeds_the_request() {
+        let more_http = Narrowing {
+            http: Some(vec!["https://evil.example".into()]),
+            ..Narrowing::default()
+        };
+        assert!(matches!(
+            grant(&requested(), &more_http),
+            Err(RegistryError::GrantExceedsRequest(_))
+        ));
+        let more_secrets = Narrowing {
+            secrets: Some(vec!["OTHER".into()]),
+            ..Narrowing::default()
+        };
+        assert!(matches!(
+            grant(&requested(), &more_secrets),
+            Err(RegistryError::GrantExceedsRequest(_))
+        ));
+        // An owner "limit" larger than the skill's request cannot raise it.
+        let looser = Narrowing {
+            limits: LimitSet {
+                timeout_ms: Some(60_000),
+                ..LimitSet::default()
+            },
+            ..Narrowing::default()
+        };
+        assert_eq!(
+            grant(&requested(), &looser).unwrap().limits.timeout_ms,
+            Some(5_000)
+        );
+    }
+}

@@ -1,0 +1,213 @@
+//! The skill registry: which skills exist, which exact bytes the owner
+//! approved, and what was granted. Only an approved, enabled version whose
+//! bytes still hash to the approved digest is ever handed out to run.
+
+mod error;
+mod grants;
+mod model;
+mod modules;
+mod name;
+mod sqlite;
+mod store;
+
+use std::path::Path;
+
+pub use error::RegistryError;
+pub use grants::{Narrowing, grant};
+pub use model::{
+    Decision, Declared, LimitSet, Permissions, SkillRecord, SkillVersion, VersionState, transition,
+};
+pub use modules::{ModuleReadError, ModuleStore};
+pub use name::SkillName;
+pub use sqlite::{SCHEMA_VERSION, SqliteStore};
+pub use store::{Actor, Inserted, RegistryStore};
+
+use crate::digest::ModuleDigest;
+
+/// File name of the registry database in the data dir.
+pub const DB_FILE: &str = "registry.db";
+
+/// An approved version, resolved for one invocation, with its verified bytes.
+#[derive(Debug)]
+pub struct Runnable {
+    pub version: SkillVersion,
+    pub bytes: Vec<u8>,
+}
+
+/// Registry operations over a store and a module store.
+pub struct Registry {
+    store: Box<dyn RegistryStore>,
+    modules: ModuleStore,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("modules", &self.modules)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    /// Open the registry in a data dir (created 0700; database 0600).
+    pub fn open(data_dir: &Path) -> Result<Self, RegistryError> {
+        crate::data_dir::create(data_dir).map_err(|e| {
+            RegistryError::Io(format!(
+                "cannot create the data dir {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        Ok(Registry {
+            store: Box::new(SqliteStore::open(&data_dir.join(DB_FILE))?),
+            modules: ModuleStore::in_dir(data_dir),
+        })
+    }
+
+    /// A registry that lives only in this process's memory.
+    pub fn ephemeral() -> Result<Self, RegistryError> {
+        Ok(Registry {
+            store: Box::new(SqliteStore::in_memory()?),
+            modules: ModuleStore::in_memory(),
+        })
+    }
+
+    /// A registry over any store (e.g. a shared database).
+    pub fn with_store(store: Box<dyn RegistryStore>, modules: ModuleStore) -> Self {
+        Registry { store, modules }
+    }
+
+    /// Register `bytes` as a pending version of `name`. The module file is
+    /// written (and synced) before the row that names it, so a crash leaves
+    /// at worst an unreferenced file, never a row without its module.
+    pub fn add(
+        &self,
+        name: &SkillName,
+        bytes: &[u8],
+        declared: &Declared,
+        actor: &Actor<'_>,
+    ) -> Result<Inserted, RegistryError> {
+        let digest = ModuleDigest::of(bytes);
+        self.modules.put(&digest, bytes)?;
+        self.store.insert_version(name, &digest, declared, actor)
+    }
+
+    /// Approve the pending version with exactly this digest, granting the
+    /// request narrowed by `narrowing`.
+    pub fn approve(
+        &self,
+        name: &SkillName,
+        digest: &ModuleDigest,
+        narrowing: &Narrowing,
+        actor: &Actor<'_>,
+    ) -> Result<SkillVersion, RegistryError> {
+        let skill = self.skill(name)?;
+        // Unknown digests and non-pending versions are refused inside the
+        // transaction; here only the grant is computed from the request.
+        let granted = match skill.versions.iter().find(|v| v.digest == *digest) {
+            Some(v) => Some(grant(&v.declared.requested, narrowing)?),
+            None => None,
+        };
+        self.store.decide(
+            name,
+            Some(digest),
+            Decision::Approve,
+            granted.as_ref(),
+            actor,
+        )
+    }
+
+    /// Reject a pending version.
+    pub fn reject(
+        &self,
+        name: &SkillName,
+        digest: &ModuleDigest,
+        actor: &Actor<'_>,
+    ) -> Result<SkillVersion, RegistryError> {
+        self.store
+            .decide(name, Some(digest), Decision::Reject, None, actor)
+    }
+
+    /// Revoke the approved version (or the named one, which must be approved).
+    pub fn revoke(
+        &self,
+        name: &SkillName,
+        digest: Option<&ModuleDigest>,
+        actor: &Actor<'_>,
+    ) -> Result<SkillVersion, RegistryError> {
+        self.store
+            .decide(name, digest, Decision::Revoke, None, actor)
+    }
+
+    /// Disable (`true`) or re-enable a skill.
+    pub fn set_disabled(
+        &self,
+        name: &SkillName,
+        disabled: bool,
+        actor: &Actor<'_>,
+    ) -> Result<(), RegistryError> {
+        self.store.set_disabled(name, disabled, actor)
+    }
+
+    /// One skill, or `skill.not_found`.
+    pub fn skill(&self, name: &SkillName) -> Result<SkillRecord, RegistryError> {
+        self.store
+            .skill(name)?
+            .ok_or_else(|| RegistryError::NotFound(name.to_string()))
+    }
+
+    /// Every skill.
+    pub fn skills(&self) -> Result<Vec<SkillRecord>, RegistryError> {
+        self.store.skills()
+    }
+
+    /// Resolve `name` to the version that may run now, with its bytes read
+    /// back from the module store and re-hashed. Consulted on every
+    /// invocation, so a revocation or disable takes effect at once.
+    pub fn runnable(&self, name: &SkillName) -> Result<Runnable, RegistryError> {
+        let skill = self.skill(name)?;
+        if skill.disabled {
+            return Err(RegistryError::Disabled {
+                name: name.to_string(),
+            });
+        }
+        let Some(version) = skill.approved().cloned() else {
+            return Err(refusal_without_approval(&skill));
+        };
+        let bytes = self.modules.get(&version.digest).map_err(|e| match e {
+            ModuleReadError::Missing => RegistryError::ModuleMissing {
+                name: name.to_string(),
+                digest: version.digest.to_string(),
+            },
+            ModuleReadError::Changed => RegistryError::DigestMismatch {
+                name: name.to_string(),
+                expected: version.digest.to_string(),
+            },
+            ModuleReadError::Io(e) => {
+                RegistryError::Io(format!("cannot read the module of {name}: {e}"))
+            }
+        })?;
+        Ok(Runnable { version, bytes })
+    }
+}
+
+/// Why a skill with no approved version cannot run: judged by its newest
+/// version, so "pending" wins over an older rejection.
+fn refusal_without_approval(skill: &SkillRecord) -> RegistryError {
+    let name = skill.name.to_string();
+    let pending: Vec<String> = skill
+        .versions
+        .iter()
+        .filter(|v| v.state == VersionState::Pending)
+        .map(|v| v.digest.to_string())
+        .collect();
+    if !pending.is_empty() {
+        return RegistryError::Pending {
+            name,
+            digests: pending.join(", "),
+        };
+    }
+    match skill.versions.first().map(|v| v.state) {
+        Some(VersionState::Rejected) => RegistryError::Rejected { name },
+        _ => RegistryError::Revoked { name },
+    }
+}

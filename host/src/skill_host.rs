@@ -1,0 +1,533 @@
+//! [`SkillHost`]: the registry, the engine and the audit sink together. Every
+//! owner decision and every invocation goes through here, and each one —
+//! allowed or refused — is an audit event.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+use crate::audit::{self, AuditEvent, AuditSink, AuditUnavailable};
+use crate::codes::{self, Code};
+use crate::config::{HostConfig, Limits};
+use crate::contract;
+use crate::digest::ModuleDigest;
+use crate::engine::{LoadError, LoadedSkill, SkillEngine};
+use crate::registry::{
+    Actor, Declared, Inserted, LimitSet, Narrowing, Permissions, Registry, RegistryError,
+    SkillName, SkillRecord, SkillVersion,
+};
+use crate::sandbox::{Invocation, InvokeError};
+
+/// Why a host operation was refused before or instead of running a skill.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HostError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The skill's `metadata` call failed while adding it.
+    #[error("reading the skill's metadata failed: {0}")]
+    Metadata(InvokeError),
+    #[error(transparent)]
+    Audit(#[from] AuditUnavailable),
+}
+
+impl HostError {
+    pub fn code(&self) -> Code {
+        match self {
+            HostError::Registry(e) => e.code(),
+            HostError::Load(e) => e.code(),
+            HostError::Metadata(e) => e.code(),
+            HostError::Audit(e) => e.code(),
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        match self {
+            HostError::Load(e) => e.to_json(),
+            HostError::Metadata(e) => {
+                let mut v = e.to_json();
+                v["message"] = self.to_string().into();
+                v
+            }
+            _ => json!({ "code": self.code(), "message": self.to_string() }),
+        }
+    }
+}
+
+/// Limits for the `metadata` call made while adding a skill: the module is
+/// not approved yet, so it gets far less than an approved invocation.
+pub fn metadata_limits(host: &Limits) -> Limits {
+    Limits {
+        timeout_ms: host.timeout_ms.min(2_000),
+        fuel: host.fuel.min(100_000_000),
+        memory_bytes: host.memory_bytes.min(32 << 20),
+        http_requests: 0,
+        ..host.clone()
+    }
+}
+
+/// The limits one invocation runs under: the owner's configuration, lowered
+/// by whatever was granted. A grant can only lower a limit.
+pub fn effective_limits(host: &Limits, granted: &LimitSet) -> Limits {
+    let lower = |base: u64, grant: Option<u64>| grant.map_or(base, |g| base.min(g.max(1)));
+    Limits {
+        timeout_ms: lower(host.timeout_ms, granted.timeout_ms),
+        memory_bytes: lower(host.memory_bytes, granted.memory_bytes),
+        output_bytes: lower(host.output_bytes, granted.output_bytes),
+        ..host.clone()
+    }
+}
+
+/// The outcome of adding a skill.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Added {
+    /// A new pending version, waiting for the owner.
+    Pending(SkillVersion),
+    /// These bytes were already registered; nothing changed.
+    Unchanged(SkillVersion),
+}
+
+impl Added {
+    pub fn version(&self) -> &SkillVersion {
+        match self {
+            Added::Pending(v) | Added::Unchanged(v) => v,
+        }
+    }
+}
+
+/// Registry + engine + audit. Share it behind an `Arc`.
+pub struct SkillHost {
+    config: HostConfig,
+    engine: SkillEngine,
+    registry: Registry,
+    audit: AuditSink,
+    loaded: Mutex<HashMap<ModuleDigest, Arc<LoadedSkill>>>,
+}
+
+impl std::fmt::Debug for SkillHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SkillHost")
+            .field("registry", &self.registry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SkillHost {
+    /// The persistent host in `data_dir`: registry, module store, artifact
+    /// cache and audit log all live there.
+    pub fn open(config: &HostConfig, data_dir: &Path) -> Result<Self, HostError> {
+        let registry = Registry::open(data_dir)?;
+        Ok(SkillHost {
+            config: config.clone(),
+            engine: SkillEngine::new(config, Some(data_dir))?,
+            registry,
+            audit: AuditSink::in_dir(data_dir),
+            loaded: Mutex::default(),
+        })
+    }
+
+    /// A host whose registry and audit log live only in memory (the dev
+    /// loop). `cache_dir`, if given, holds the compiled-artifact cache.
+    pub fn ephemeral(config: &HostConfig, cache_dir: Option<&Path>) -> Result<Self, HostError> {
+        Ok(SkillHost {
+            config: config.clone(),
+            engine: SkillEngine::new(config, cache_dir)?,
+            registry: Registry::ephemeral()?,
+            audit: AuditSink::in_memory(),
+            loaded: Mutex::default(),
+        })
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    pub fn audit(&self) -> &AuditSink {
+        &self.audit
+    }
+
+    pub fn config(&self) -> &HostConfig {
+        &self.config
+    }
+
+    fn record(
+        &self,
+        kind: &'static str,
+        code: Code,
+        actor: &str,
+        skill: Option<&str>,
+        digest: Option<&ModuleDigest>,
+        detail: Value,
+    ) -> Result<(), AuditUnavailable> {
+        self.audit.record(AuditEvent {
+            ts: audit::now(),
+            kind,
+            code,
+            actor: actor.to_string(),
+            skill: skill.map(str::to_string),
+            digest: digest.map(|d| d.to_string()),
+            detail,
+        })
+    }
+
+    /// Audit the outcome of an owner operation, then return it. A refusal
+    /// is audited too; if the audit log fails, that failure is returned.
+    fn audited<T>(
+        &self,
+        kind: &'static str,
+        actor: &str,
+        skill: &str,
+        digest: Option<&ModuleDigest>,
+        result: Result<T, HostError>,
+        detail: impl FnOnce(&T) -> Value,
+    ) -> Result<T, HostError> {
+        let (code, detail) = match &result {
+            Ok(v) => (codes::OK, detail(v)),
+            Err(e) => (e.code(), json!({ "message": e.to_string() })),
+        };
+        self.record(kind, code, actor, Some(skill), digest, detail)?;
+        result
+    }
+
+    fn name(raw: &str) -> Result<SkillName, HostError> {
+        SkillName::parse(raw).map_err(|reason| RegistryError::invalid_name(raw, reason).into())
+    }
+
+    /// Validate a component, read its metadata in the sandbox under tight
+    /// limits, and register it as pending. Nothing is stored unless all of
+    /// that succeeds.
+    pub async fn add(&self, bytes: &[u8], actor: &str) -> Result<Added, HostError> {
+        let digest = ModuleDigest::of(bytes);
+        let result = self.add_inner(bytes, actor).await;
+        let skill = match &result {
+            Ok(a) => a.version().name.to_string(),
+            Err(_) => String::new(),
+        };
+        self.audited(
+            "skill.add",
+            actor,
+            &skill,
+            Some(&digest),
+            result,
+            |a| json!({ "unchanged": matches!(a, Added::Unchanged(_)) }),
+        )
+    }
+
+    async fn add_inner(&self, bytes: &[u8], actor: &str) -> Result<Added, HostError> {
+        let skill = self.engine.load(bytes)?;
+        let report = skill.metadata(&metadata_limits(&self.config.limits)).await;
+        let meta = report.result.map_err(HostError::Metadata)?;
+        let (name, declared) = declared_from(meta)?;
+        let at = audit::now();
+        let inserted = self.registry.add(
+            &name,
+            bytes,
+            &declared,
+            &Actor {
+                who: actor,
+                at: &at,
+            },
+        )?;
+        Ok(match inserted {
+            Inserted::New(v) => Added::Pending(v),
+            Inserted::AlreadyPresent(v) => Added::Unchanged(v),
+        })
+    }
+
+    /// Approve the pending version `digest` of `name`.
+    pub fn approve(
+        &self,
+        name: &str,
+        digest: &ModuleDigest,
+        narrowing: &Narrowing,
+        actor: &str,
+    ) -> Result<SkillVersion, HostError> {
+        let at = audit::now();
+        let result = Self::name(name).and_then(|n| {
+            Ok(self.registry.approve(
+                &n,
+                digest,
+                narrowing,
+                &Actor {
+                    who: actor,
+                    at: &at,
+                },
+            )?)
+        });
+        self.audited(
+            "skill.approve",
+            actor,
+            name,
+            Some(digest),
+            result,
+            |v| json!({ "granted": v.granted }),
+        )
+    }
+
+    /// Reject the pending version `digest` of `name`.
+    pub fn reject(
+        &self,
+        name: &str,
+        digest: &ModuleDigest,
+        actor: &str,
+    ) -> Result<SkillVersion, HostError> {
+        let at = audit::now();
+        let result = Self::name(name).and_then(|n| {
+            Ok(self.registry.reject(
+                &n,
+                digest,
+                &Actor {
+                    who: actor,
+                    at: &at,
+                },
+            )?)
+        });
+        self.audited("skill.reject", actor, name, Some(digest), result, |_| {
+            Value::Null
+        })
+    }
+
+    /// Revoke the approved version of `name` (or the named approved version).
+    pub fn revoke(
+        &self,
+        name: &str,
+        digest: Option<&ModuleDigest>,
+        actor: &str,
+    ) -> Result<SkillVersion, HostError> {
+        let at = audit::now();
+        let result = Self::name(name).and_then(|n| {
+            Ok(self.registry.revoke(
+                &n,
+                digest,
+                &Actor {
+                    who: actor,
+                    at: &at,
+                },
+            )?)
+        });
+        let digest = result.as_ref().ok().map(|v| v.digest).or(digest.copied());
+        self.audited("skill.revoke", actor, name, digest.as_ref(), result, |_| {
+            Value::Null
+        })
+    }
+
+    /// Disable (`true`) or enable a skill.
+    pub fn set_disabled(&self, name: &str, disabled: bool, actor: &str) -> Result<(), HostError> {
+        let at = audit::now();
+        let result = Self::name(name).and_then(|n| {
+            Ok(self.registry.set_disabled(
+                &n,
+                disabled,
+                &Actor {
+                    who: actor,
+                    at: &at,
+                },
+            )?)
+        });
+        let kind = if disabled {
+            "skill.disable"
+        } else {
+            "skill.enable"
+        };
+        self.audited(kind, actor, name, None, result, |_| Value::Null)
+    }
+
+    /// One skill with all its versions.
+    pub fn show(&self, name: &str) -> Result<SkillRecord, HostError> {
+        Ok(self.registry.skill(&Self::name(name)?)?)
+    }
+
+    /// Every skill.
+    pub fn list(&self) -> Result<Vec<SkillRecord>, HostError> {
+        Ok(self.registry.skills()?)
+    }
+
+    /// Invoke the approved version of `name`. `Err` means the skill did not
+    /// run (unknown, not approved, disabled, tampered, ...); `Ok` carries the
+    /// invocation, which may itself have failed inside the sandbox.
+    pub async fn invoke(
+        &self,
+        name: &str,
+        input: &str,
+        caller: &str,
+    ) -> Result<Invocation, HostError> {
+        let runnable = Self::name(name).and_then(|n| Ok(self.registry.runnable(&n)?));
+        let runnable = match runnable {
+            Ok(r) => r,
+            Err(e) => {
+                self.record(
+                    "invoke",
+                    e.code(),
+                    caller,
+                    Some(name),
+                    None,
+                    json!({ "message": e.to_string() }),
+                )?;
+                return Err(e);
+            }
+        };
+        let digest = runnable.version.digest;
+        let granted = runnable.version.granted.clone().unwrap_or_default();
+        let limits = effective_limits(&self.config.limits, &granted.limits);
+        let skill = match self.loaded(&digest, &runnable.bytes) {
+            Ok(s) => s,
+            Err(e) => {
+                self.record(
+                    "invoke",
+                    e.code(),
+                    caller,
+                    Some(name),
+                    Some(&digest),
+                    json!({ "message": e.to_string() }),
+                )?;
+                return Err(e);
+            }
+        };
+        let invocation = skill.invoke(input, &limits).await;
+        let code = invocation
+            .result
+            .as_ref()
+            .map_or_else(|e| e.code(), |_| codes::OK);
+        let input_sha256 = ModuleDigest::of(input.as_bytes()).hex();
+        self.record(
+            "invoke",
+            code,
+            caller,
+            Some(name),
+            Some(&digest),
+            json!({
+                "input_sha256": input_sha256,
+                "output_bytes": invocation.result.as_ref().map(|o| o.len()).unwrap_or(0),
+                "usage": invocation.usage,
+            }),
+        )?;
+        Ok(invocation)
+    }
+
+    fn loaded(&self, digest: &ModuleDigest, bytes: &[u8]) -> Result<Arc<LoadedSkill>, HostError> {
+        if let Some(s) = self
+            .loaded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(digest)
+        {
+            return Ok(s.clone());
+        }
+        let skill = Arc::new(self.engine.load(bytes)?);
+        self.loaded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(*digest, skill.clone());
+        Ok(skill)
+    }
+}
+
+/// Longest declared version string.
+const MAX_VERSION_LEN: usize = 64;
+/// Longest description.
+const MAX_DESCRIPTION_LEN: usize = 4096;
+/// Most HTTP destinations or secrets a skill may request.
+const MAX_REQUESTED: usize = 64;
+/// Longest requested destination or secret name.
+const MAX_REQUEST_LEN: usize = 256;
+
+/// Check what a skill declared about itself and turn it into a registry record.
+pub fn declared_from(meta: contract::Metadata) -> Result<(SkillName, Declared), RegistryError> {
+    let invalid = |m: String| RegistryError::InvalidMetadata(m);
+    let name =
+        SkillName::parse(&meta.name).map_err(|r| invalid(format!("name {:?}: {r}", meta.name)))?;
+    let printable = |s: &str| !s.chars().any(|c| c.is_control() && c != '\n');
+    if meta.version.is_empty()
+        || meta.version.len() > MAX_VERSION_LEN
+        || !printable(&meta.version)
+        || meta.version.contains('\n')
+    {
+        return Err(invalid(format!(
+            "version must be 1-{MAX_VERSION_LEN} printable characters"
+        )));
+    }
+    if meta.description.len() > MAX_DESCRIPTION_LEN || !printable(&meta.description) {
+        return Err(invalid(format!(
+            "description must be at most {MAX_DESCRIPTION_LEN} printable characters"
+        )));
+    }
+    let schema = |what: &str, text: &str| -> Result<Value, RegistryError> {
+        let v: Value =
+            serde_json::from_str(text).map_err(|e| invalid(format!("{what} is not JSON: {e}")))?;
+        if !(v.is_object() || v.is_boolean()) {
+            return Err(invalid(format!(
+                "{what} must be a JSON Schema (an object or a boolean)"
+            )));
+        }
+        Ok(v)
+    };
+    let input_schema = schema("input schema", &meta.input_schema)?;
+    let output_schema = meta
+        .output_schema
+        .as_deref()
+        .map(|s| schema("output schema", s))
+        .transpose()?;
+    let list = |what: &str, items: Vec<String>| -> Result<Vec<String>, RegistryError> {
+        if items.len() > MAX_REQUESTED {
+            return Err(invalid(format!(
+                "at most {MAX_REQUESTED} {what} may be requested"
+            )));
+        }
+        for i in &items {
+            if i.is_empty() || i.len() > MAX_REQUEST_LEN || i.chars().any(char::is_control) {
+                return Err(invalid(format!(
+                    "requested {what} {i:?} is empty, too long or has control characters"
+                )));
+            }
+        }
+        Ok(items)
+    };
+    let p = meta.permissions;
+    let requested = Permissions {
+        http: list("HTTP destinations", p.http)?,
+        secrets: list("secrets", p.secrets)?,
+        limits: LimitSet {
+            timeout_ms: p.limits.timeout_ms,
+            memory_bytes: p.limits.memory_bytes,
+            output_bytes: p.limits.output_bytes,
+        },
+    };
+    Ok((
+        name,
+        Declared {
+            version: meta.version,
+            description: meta.description,
+            input_schema,
+            output_schema,
+            requested,
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grants_only_lower_limits() {
+        let host = Limits::default();
+        let granted = LimitSet {
+            timeout_ms: Some(1_000),
+            memory_bytes: Some(u64::MAX),
+            output_bytes: None,
+        };
+        let l = effective_limits(&host, &granted);
+        assert_eq!(l.timeout_ms, 1_000);
+        assert_eq!(l.memory_bytes, host.memory_bytes);
+        assert_eq!(l.output_bytes, host.output_bytes);
+        // A zero grant cannot disable a limit check by making it 0.
+        let zero = LimitSet {
+            timeout_ms: Some(0),
+            ..LimitSet::default()
+        };
+        assert_eq!(effective_limits(&host, &zero).timeout_ms, 1);
+    }
+}

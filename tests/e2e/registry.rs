@@ -1,0 +1,366 @@
+//! Approval through the library API: only approved, unchanged bytes run.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use skillhost::registry::{LimitSet, Narrowing, VersionState};
+use skillhost::{Added, HostConfig, ModuleDigest, SkillHost, codes};
+
+use crate::common::*;
+
+const OWNER: &str = "test-owner";
+
+fn host(dir: &Path) -> SkillHost {
+    SkillHost::open(&HostConfig::default(), dir).unwrap()
+}
+
+async fn add(host: &SkillHost, bytes: &[u8]) -> ModuleDigest {
+    match host.add(bytes, OWNER).await.unwrap() {
+        Added::Pending(v) => v.digest,
+        Added::Unchanged(v) => panic!("expected a new version, got {:?}", v.state),
+    }
+}
+
+async fn invoke_code(host: &SkillHost, name: &str) -> &'static str {
+    match host.invoke(name, r#"{"x":1}"#, "caller").await {
+        Ok(inv) => inv.result.map(|_| codes::OK).unwrap_or_else(|e| e.code()),
+        Err(e) => e.code(),
+    }
+}
+
+fn module_file(dir: &Path, digest: &ModuleDigest) -> PathBuf {
+    dir.join("modules").join(format!("{}.wasm", digest.hex()))
+}
+
+/// Overwrite a read-only module file as an attacker with file access would.
+fn overwrite(path: &Path, bytes: &[u8]) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[tokio::test]
+async fn an_unapproved_skill_never_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = host(dir.path());
+    let digest = add(&host, &skill_bytes("echo")).await;
+    assert_eq!(invoke_code(&host, "echo").await, codes::SKILL_PENDING);
+    assert_eq!(invoke_code(&host, "nope").await, codes::SKILL_NOT_FOUND);
+
+    host.reject("echo", &digest, OWNER).unwrap();
+    assert_eq!(invoke_code(&host, "echo").await, codes::SKILL_REJECTED);
+
+    let audit = audit_records(dir.path());
+    let refusals: Vec<&str> = audit
+        .iter()
+        .filter(|r| r["type"] == "invoke")
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        refusals,
+        [
+            codes::SKILL_PENDING,
+            codes::SKILL_NOT_FOUND,
+            codes::SKILL_REJECTED
+        ]
+    );
+}
+
+#[tokio::test]
+async fn approval_binds_to_the_exact_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = host(dir.path());
+    let digest = add(&host, &skill_bytes("echo")).await;
+    let before = host.show("echo").unwrap();
+
+    let other = ModuleDigest::of(b"something else");
+    let err = host
+        .approve("echo", &other, &Narrowing::default(), OWNER)
+        .unwrap_err();
+    assert_eq!(err.code(), codes::REGISTRY_WRONG_DIGEST);
+    assert!(
+        err.to_string().contains(&digest.to_string()),
+        "the error lists the real versions: {err}"
+    );
+    assert_eq!(
+        host.show("echo").unwrap(),
+        before,
+        "a refused approval changes nothing"
+    );
+
+    let v = host
+        .approve("echo", &digest, &Narrowing::default(), OWNER)
+        .unwrap();
+    assert_eq!(v.state, VersionState::Approved);
+    assert_eq!(v.decided_by.as_deref(), Some(OWNER));
+    assert_eq!(invoke_code(&host, "echo").await, codes::OK);
+}
+
+#[tokio::test]
+async fn decisions_on_the_wrong_state_are_refused_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = host(dir.path());
+    let digest = add(&host, &skill_bytes("echo")).await;
+    host.reject("echo", &digest, OWNER).unwrap();
+    let before = host.show("echo").unwrap();
+
+    let err = host
+        .approve("echo", &digest, &Narrowing::default(), OWNER)
+        .unwrap_err();
+    assert_eq!(err.code(), codes::REGISTRY_INVALID_STATE);
+    assert!(err.to_string().contains("rejected"), "{err}");
+    assert_eq!(
+        host.revoke("echo", None, OWNER).unwrap_err().code(),
+        codes::REGISTRY_INVALID_STATE
+    );
+    assert_eq!(
+        host.reject("echo", &digest, OWNER).unwrap_err().code(),
+        codes::REGISTRY_INVALID_STATE
+    );
+    assert_eq!(host.show("echo").unwrap(), before);
+
+    // Re-adding the identical bytes is a no-op: a rejected version stays rejected.
+    match host.add(&skill_bytes("echo"), OWNER).await.unwrap() {
+        Added::Unchanged(v) => assert_eq!(v.state, VersionState::Rejected),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn bad_names_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = host(dir.path());
+    let digest = add(&host, &skill_bytes("echo")).await;
+    for bad in [
+        "../echo",
+        "echo/..",
+        "ec\0ho",
+        "echo\n",
+        "ECHO",
+        "e cho",
+        "modules/x",
+        "",
+    ] {
+        let err = host
+            .approve(bad, &digest, &Narrowing::default(), OWNER)
+            .unwrap_err();
+        assert_eq!(err.code(), codes::REGISTRY_INVALID_NAME, "{bad:?}");
+        assert_eq!(
+            invoke_code(&host, bad).await,
+            codes::REGISTRY_INVALID_NAME,
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        host.show("echo").unwrap().versions[0].state,
+        VersionState::Pending
+    );
+}
+
+#[tokio::test]
+async fn a_new_version_waits_for_approval_while_the_old_one_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = host(dir.path());
+    let v1 = add(&host, &skill_bytes("echo")).await;
+    host.approve("echo", &v1, &Narrowing::default(), OWNER)
+        .unwrap();
+    let v2 = add(&host, &variant(&skill_bytes("echo"), "v2")).await;
+    assert_ne!(v1, v2);
+
+    let last_invoked_digest = || {
+        audit_records(dir.path())
+            .into_iter()
+            .rev()
+            .find(|r| r["type"] == "invoke")
+            .map(|r| r["digest"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(invoke_code(&host, "echo").await, codes::OK);
+    assert_eq!(
+        last_invoked_digest(),
+        v1.to_string(),
+        "the approved version serves"
+    );
+
+    host.approve("echo", &v2, &Narrowing::default(), OWNER)
+        .unwrap();
+    assert_eq!(invoke_code(&host, "echo").await, codes::OK);
+    assert_eq!(last_invoked_digest(), v2.to_string());
+    let states: Vec<_> = host
+        .show("echo")
+        .unwrap()
+        .versions
+        .iter()
+        .map(|v| v.state)
+        .collect();
+    assert_eq!(states, [VersionState::Approved, VersionState::Superseded]);
+}
+
+#[tokio::test]
+async fn a_tampered_module_on_disk_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = host(dir.path());
+    let digest = add(&host, &skill_bytes("echo")).await;
+    host.approve("echo", &digest, &Narrowing::default(), OWNER)
+        .unwrap();
+    assert_eq!(invoke_code(&host, "echo").await, codes::OK);
+
+    // Swap in another valid skill, and then a one-byte change.
+    let file = module_file(dir.path(), &digest);
+    let mut flipped = skill_bytes("echo");
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x20;
+    for tampered in [skill_bytes("counter"), flipped] {
+        overwrite(&file, &tampered);
+        let fresh = self::host(dir.path());
+        for h in [&host, &fresh] {
+            assert_eq!(invoke_code(h, "echo").await, codes::SKILL_DIGEST_MISMATCH);
+        }
+    }
+    let mismatches = audit_records(dir.path())
+        .into_iter()
+        .filter(|r| r["code"] == codes::SKILL_DIGEST_MISMATCH)
+        .count();
+    assert_eq!(mismatches, 4, "every refusal is audited");
+}
+
+#[tokio::test]
+async fn a_deleted_module_is_reported_and_the_registry_is_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = host(dir.path());
+    let digest = add(&host, &skill_bytes("echo")).await;
+    host.approve("echo", &digest, &Narrowing::default(), OWNER)
+        .unwrap();
+    let before = host.show("echo").unwrap();
+    std::fs::remove_file(module_file(dir.path(), &digest)).unwrap();
+    assert_eq!(
+        invoke_code(&host, "echo").await,
+        codes::SKILL_MODULE_MISSING
+    );
+    assert_eq!(host.show("echo").unwrap(), before);
+    // Re-adding the same bytes restores the file; the approval still holds.
+    host.add(&skill_bytes("echo"), OWNER).await.unwrap();
+    assert_eq!(invoke_code(&host, "echo").await, codes::OK);
+}
+
+#[tokio::test]
+async fn revoke_and_disable_take_effect_at_once_in_a_running_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = host(dir.path());
+    let digest = add(&host, &skill_bytes("echo")).await;
+    host.approve("echo", &digest, &Narrowing::default(), OWNER)
+        .unwrap();
+    assert_eq!(invoke_code(&host, "echo").await, codes::OK);
+
+    // Another process (the owner's CLI) disables, enables, then revokes; this
+    // long-running host sees each change on its very next call.
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_skillhost"))
+            .env("SKILLHOST_DATA_DIR", dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    cli(&["skill", "disable", "echo"]);
+    assert_eq!(invoke_code(&host, "echo").await, codes::SKILL_DISABLED);
+    cli(&["skill", "enable", "echo"]);
+    assert_eq!(invoke_code(&host, "echo").await, codes::OK);
+    cli(&["skill", "revoke", "echo"]);
+    assert_eq!(invoke_code(&host, "echo").await, codes::SKILL_REVOKED);
+}
+
+#[tokio::test]
+async fn granted_limits_apply_and_grants_never_exceed_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = host(dir.path());
+    let digest = add(&host, &skill_bytes("busy_wait")).await;
+    let too_much = Narrowing {
+        http: Some(vec!["https://example.com".into()]),
+        ..Narrowing::default()
+    };
+    let err = host
+        .approve("busy-wait", &digest, &too_much, OWNER)
+        .unwrap_err();
+    assert_eq!(err.code(), codes::REGISTRY_GRANT_EXCEEDS_REQUEST);
+
+    let tight = Narrowing {
+        limits: LimitSet {
+            timeout_ms: Some(200),
+            ..LimitSet::default()
+        },
+        ..Narrowing::default()
+    };
+    host.approve("busy-wait", &digest, &tight, OWNER).unwrap();
+    let inv = host.invoke("busy-wait", "{}", "caller").await.unwrap();
+    let err = inv.result.unwrap_err();
+    assert_eq!(err.code(), codes::TIMEOUT);
+    assert_eq!(err.to_json()["limit_ms"], 200);
+}
+
+#[tokio::test]
+async fn a_newer_schema_or_a_corrupted_database_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let host = host(dir.path());
+        add(&host, &skill_bytes("echo")).await;
+    }
+    let db = dir.path().join("registry.db");
+    // Fold the WAL into the main file so its bytes are the whole database.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.pragma_update(None, "wal_checkpoint", "TRUNCATE")
+        .unwrap();
+    let good = std::fs::read(&db).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    conn.pragma_update(None, "wal_checkpoint", "TRUNCATE")
+        .unwrap();
+    drop(conn);
+    let newer = std::fs::read(&db).unwrap();
+    let err = SkillHost::open(&HostConfig::default(), dir.path()).unwrap_err();
+    assert_eq!(err.code(), codes::REGISTRY_SCHEMA_TOO_NEW);
+    assert!(err.to_string().contains("99"), "{err}");
+    assert_eq!(std::fs::read(&db).unwrap(), newer);
+
+    // Garbage over the pages after the header.
+    let mut corrupted = good.clone();
+    for b in corrupted.iter_mut().skip(100).take(4000) {
+        *b = 0xA5;
+    }
+    std::fs::write(&db, &corrupted).unwrap();
+    let err = SkillHost::open(&HostConfig::default(), dir.path()).unwrap_err();
+    assert_eq!(err.code(), codes::REGISTRY_CORRUPT, "{err}");
+    assert_eq!(std::fs::read(&db).unwrap(), corrupted);
+
+    // A file that is not a database at all.
+    std::fs::write(
+        &db,
+        b"definitely not sqlite, just some text that is long enough",
+    )
+    .unwrap();
+    let err = SkillHost::open(&HostConfig::default(), dir.path()).unwrap_err();
+    assert_eq!(err.code(), codes::REGISTRY_CORRUPT, "{err}");
+}
+
+#[tokio::test]
+async fn adding_an_invalid_module_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = host(dir.path());
+    for bytes in [
+        b"nope".to_vec(),
+        skill_bytes("not-a-skill"),
+        skill_bytes("future_contract"),
+    ] {
+        assert!(host.add(&bytes, OWNER).await.is_err());
+    }
+    assert!(host.list().unwrap().is_empty());
+    assert!(!dir.path().join("modules").exists());
+    // Each refused add is still audited.
+    let refused = audit_records(dir.path())
+        .into_iter()
+        .filter(|r| r["code"] != "ok")
+        .count();
+    assert_eq!(refused, 3);
+}
