@@ -25,6 +25,15 @@ pub const EGRESS_BAD_URL: Code = "egress.bad_url";
 pub const EGRESS_SCHEME_NOT_ALLOWED: Code = "egress.scheme_not_allowed";
 pub const EGRESS_HOST_NOT_ALLOWED: Code = "egress.host_not_allowed";
 pub const EGRESS_TOO_MANY_REQUESTS: Code = "egress.too_many_requests";
+pub const EGRESS_BAD_METHOD: Code = "egress.bad_method";
+pub const EGRESS_USERINFO: Code = "egress.userinfo";
+pub const EGRESS_PORT_NOT_ALLOWED: Code = "egress.port_not_allowed";
+pub const EGRESS_PRIVATE_ADDRESS: Code = "egress.private_address";
+pub const EGRESS_BAD_HEADER: Code = "egress.bad_header";
+pub const EGRESS_REQUEST_TOO_LARGE: Code = "egress.request_too_large";
+pub const EGRESS_RESPONSE_TOO_LARGE: Code = "egress.response_too_large";
+pub const EGRESS_TIMEOUT: Code = "egress.timeout";
+pub const EGRESS_CONNECT_FAILED: Code = "egress.connect_failed";
 pub const SKILL_NOT_FOUND: Code = "skill.not_found";
 pub const SKILL_PENDING: Code = "skill.pending";
 pub const SKILL_REJECTED: Code = "skill.rejected";
@@ -107,6 +116,42 @@ pub const ALL: &[(Code, &str)] = &[
     (
         EGRESS_TOO_MANY_REQUESTS,
         "The skill made more outbound requests than one invocation allows; nothing was sent.",
+    ),
+    (
+        EGRESS_BAD_METHOD,
+        "An outbound request used a method outside GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS; nothing was sent.",
+    ),
+    (
+        EGRESS_USERINFO,
+        "An outbound request's URL carried user:password@; nothing was sent.",
+    ),
+    (
+        EGRESS_PORT_NOT_ALLOWED,
+        "An outbound request's port is not the granted one; nothing was sent.",
+    ),
+    (
+        EGRESS_PRIVATE_ADDRESS,
+        "The destination is, or resolves to, a loopback, private, link-local or other special address; nothing was sent.",
+    ),
+    (
+        EGRESS_BAD_HEADER,
+        "An outbound request set a forbidden header (Host, hop-by-hop, proxy), CR/LF, or too many or too large headers; nothing was sent.",
+    ),
+    (
+        EGRESS_REQUEST_TOO_LARGE,
+        "An outbound request's body is over the cap; nothing was sent.",
+    ),
+    (
+        EGRESS_RESPONSE_TOO_LARGE,
+        "The response body is over the cap; it was not returned.",
+    ),
+    (
+        EGRESS_TIMEOUT,
+        "The request did not complete within its timeout or the invocation's remaining time.",
+    ),
+    (
+        EGRESS_CONNECT_FAILED,
+        "The destination could not be resolved, reached, or spoken to over TLS.",
     ),
     (SKILL_NOT_FOUND, "No skill has this name."),
     (

@@ -1,7 +1,9 @@
 //! Host configuration: the owner's limits. Safe defaults; a TOML file may
 //! override any of them. A skill can never raise a limit.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -77,12 +79,54 @@ impl Default for EngineConfig {
     }
 }
 
+/// Outbound HTTP settings. Only the owner sets these; a skill's grants never
+/// widen them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EgressConfig {
+    /// Time for one request, in milliseconds (connect to last body byte),
+    /// further capped to what is left of the invocation's deadline.
+    pub request_timeout_ms: u64,
+    /// Largest response body returned to a skill. Larger responses are
+    /// refused with `egress.response_too_large`, read no further.
+    pub max_response_bytes: u64,
+    /// Largest request body a skill may send.
+    pub max_request_body_bytes: u64,
+    /// Largest total size of a request's headers (names plus values).
+    pub max_header_bytes: u64,
+    /// Address ranges (CIDR, e.g. `127.0.0.0/8`) exempt from the
+    /// private-address block. Empty by default: private, loopback,
+    /// link-local and other special addresses are unreachable.
+    pub allow_private: Vec<String>,
+    /// PEM files with CA certificates trusted in addition to the built-in
+    /// web roots (e.g. an internal CA).
+    pub extra_ca_files: Vec<PathBuf>,
+    /// Static name resolution, like `/etc/hosts`: these names resolve to
+    /// these addresses without DNS. The addresses are still checked.
+    pub hosts: BTreeMap<String, Vec<IpAddr>>,
+}
+
+impl Default for EgressConfig {
+    fn default() -> Self {
+        EgressConfig {
+            request_timeout_ms: 10_000,
+            max_response_bytes: 50 * 1024,
+            max_request_body_bytes: 64 * 1024,
+            max_header_bytes: 8 * 1024,
+            allow_private: Vec::new(),
+            extra_ca_files: Vec::new(),
+            hosts: BTreeMap::new(),
+        }
+    }
+}
+
 /// The whole host configuration, as read from `skillhost.toml`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HostConfig {
     pub limits: Limits,
     pub engine: EngineConfig,
+    pub egress: EgressConfig,
 }
 
 /// Why a configuration was refused.
@@ -138,6 +182,9 @@ impl HostConfig {
             ("engine.stack_bytes", e.stack_bytes),
             ("engine.max_concurrent", u64::from(e.max_concurrent)),
             ("engine.epoch_tick_ms", e.epoch_tick_ms),
+            ("egress.request_timeout_ms", self.egress.request_timeout_ms),
+            ("egress.max_response_bytes", self.egress.max_response_bytes),
+            ("egress.max_header_bytes", self.egress.max_header_bytes),
         ];
         for (name, value) in positive {
             if value == 0 {
@@ -160,6 +207,17 @@ impl HostConfig {
             return Err(ConfigError::Invalid(
                 "engine.max_concurrent must be at most 10000".into(),
             ));
+        }
+        for cidr in &self.egress.allow_private {
+            crate::egress::address::Cidr::parse(cidr)
+                .map_err(|m| ConfigError::Invalid(format!("egress.allow_private: {m}")))?;
+        }
+        for name in self.egress.hosts.keys() {
+            if name.is_empty() || name != &name.to_ascii_lowercase() || name.ends_with('.') {
+                return Err(ConfigError::Invalid(format!(
+                    "egress.hosts: {name:?} must be a lower-case host name without a trailing dot"
+                )));
+            }
         }
         if e.epoch_tick_ms > l.timeout_ms {
             return Err(ConfigError::Invalid(

@@ -13,6 +13,7 @@ use crate::codes::{self, Code};
 use crate::config::{HostConfig, Limits};
 use crate::contract;
 use crate::digest::ModuleDigest;
+use crate::egress::Destination;
 use crate::engine::{LoadError, LoadedSkill, SkillEngine};
 use crate::registry::{
     Actor, Declared, Inserted, LimitSet, Narrowing, Permissions, Registry, RegistryError,
@@ -386,7 +387,24 @@ impl SkillHost {
                 return Err(e);
             }
         };
-        let invocation = skill.invoke(input, &limits).await;
+        // Grants were validated when requested; anything unparsable is
+        // simply not granted.
+        let destinations: Vec<Destination> = granted
+            .http
+            .iter()
+            .filter_map(|d| Destination::parse(d).ok())
+            .collect();
+        let invocation = skill.invoke_granted(input, &limits, &destinations).await;
+        for event in &invocation.egress {
+            self.record(
+                "egress",
+                event.code,
+                caller,
+                Some(name),
+                Some(&digest),
+                json!(event),
+            )?;
+        }
         let code = invocation
             .result
             .as_ref()
@@ -486,6 +504,9 @@ pub fn declared_from(meta: contract::Metadata) -> Result<(SkillName, Declared), 
         Ok(items)
     };
     let p = meta.permissions;
+    for d in &p.http {
+        Destination::parse(d).map_err(|m| invalid(format!("requested {m}")))?;
+    }
     let requested = Permissions {
         http: list("HTTP destinations", p.http)?,
         secrets: list("secrets", p.secrets)?,

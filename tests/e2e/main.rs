@@ -11,6 +11,8 @@ mod bad_modules;
 mod cache;
 mod cli;
 mod docs;
+mod egress;
 mod owner_cli;
 mod registry;
+mod servers;
 mod skills;

@@ -1,79 +1,254 @@
-//! Outbound HTTP policy. Deny by default: a skill reaches only destinations
-//! the owner granted. Until grants exist (registry), the grant list is always
-//! empty, so every well-formed request is refused with
-//! `egress.host_not_allowed` — and nothing is ever sent.
+//! Outbound HTTP: the only way a skill reaches the network.
+//!
+//! The checks, in the one order they run ([`EgressSession::fetch`]):
+//!
+//! 1. request budget for the invocation (`egress.too_many_requests`)
+//! 2. method (`egress.bad_method`)
+//! 3. URL syntax (`egress.bad_url`)
+//! 4. scheme is http(s) (`egress.scheme_not_allowed`)
+//! 5. no userinfo (`egress.userinfo`)
+//! 6. host, then scheme, then port against the grants
+//!    (`egress.host_not_allowed`, `egress.scheme_not_allowed`,
+//!    `egress.port_not_allowed`)
+//! 7. an IP-literal host is checked against the address policy
+//!    (`egress.private_address`) — reqwest's resolver never sees literals
+//! 8. headers and body (`egress.bad_header`, `egress.request_too_large`)
+//! 9. DNS through the checking resolver: every answer must pass the address
+//!    policy (`egress.private_address`); the connection uses only those
+//!    answers
+//! 10. the exchange: no redirects (a 3xx is returned as is), a timeout capped
+//!     to the invocation's remaining time (`egress.timeout`), and the body
+//!     read as a stream and refused past the cap
+//!     (`egress.response_too_large`); failures are `egress.connect_failed`.
+//!
+//! Every attempt, allowed or refused, is recorded as an [`EgressEvent`] and
+//! audited by the caller.
 
+pub mod address;
+mod client;
+pub mod destination;
+pub mod request;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
 use url::Url;
 
-use crate::codes::{self, Code};
-use crate::contract::HttpRequest;
+pub use client::EgressClient;
+pub use destination::{Destination, Scheme, TargetHost};
 
-/// Why an outbound request was refused. Messages are safe to show the skill:
-/// they never carry host internals such as resolved addresses.
+use crate::codes::{self, Code};
+use crate::contract::{HttpRequest, HttpResponse};
+
+/// Why an outbound request was refused or failed. Messages are safe to show
+/// the skill: they never carry resolved addresses or other host internals.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EgressDenial {
-    #[error("the URL could not be parsed")]
-    BadUrl,
-    #[error("scheme `{0}` is not allowed; use https")]
-    SchemeNotAllowed(String),
-    #[error("destination `{0}` is not granted to this skill")]
-    HostNotAllowed(String),
     #[error("this invocation already made its {0} allowed requests")]
     TooManyRequests(u32),
+    #[error("{0}")]
+    BadMethod(String),
+    #[error("the URL could not be parsed")]
+    BadUrl,
+    #[error("scheme `{0}` is not allowed for this destination")]
+    SchemeNotAllowed(String),
+    #[error("URLs with userinfo (user:password@) are not allowed")]
+    Userinfo,
+    #[error("destination `{0}` is not granted to this skill")]
+    HostNotAllowed(String),
+    #[error("port {0} is not granted for this destination")]
+    PortNotAllowed(u16),
+    #[error("the destination resolves to an address that is not allowed")]
+    PrivateAddress,
+    #[error("{0}")]
+    BadHeader(String),
+    #[error("the request body is {size} bytes; the limit is {limit}")]
+    RequestTooLarge { size: u64, limit: u64 },
+    #[error("the response body is larger than the {0}-byte limit")]
+    ResponseTooLarge(u64),
+    #[error("the request did not complete in time")]
+    Timeout,
+    #[error("the connection failed")]
+    ConnectFailed,
 }
 
 impl EgressDenial {
     pub fn code(&self) -> Code {
         match self {
+            EgressDenial::TooManyRequests(_) => codes::EGRESS_TOO_MANY_REQUESTS,
+            EgressDenial::BadMethod(_) => codes::EGRESS_BAD_METHOD,
             EgressDenial::BadUrl => codes::EGRESS_BAD_URL,
             EgressDenial::SchemeNotAllowed(_) => codes::EGRESS_SCHEME_NOT_ALLOWED,
+            EgressDenial::Userinfo => codes::EGRESS_USERINFO,
             EgressDenial::HostNotAllowed(_) => codes::EGRESS_HOST_NOT_ALLOWED,
-            EgressDenial::TooManyRequests(_) => codes::EGRESS_TOO_MANY_REQUESTS,
+            EgressDenial::PortNotAllowed(_) => codes::EGRESS_PORT_NOT_ALLOWED,
+            EgressDenial::PrivateAddress => codes::EGRESS_PRIVATE_ADDRESS,
+            EgressDenial::BadHeader(_) => codes::EGRESS_BAD_HEADER,
+            EgressDenial::RequestTooLarge { .. } => codes::EGRESS_REQUEST_TOO_LARGE,
+            EgressDenial::ResponseTooLarge(_) => codes::EGRESS_RESPONSE_TOO_LARGE,
+            EgressDenial::Timeout => codes::EGRESS_TIMEOUT,
+            EgressDenial::ConnectFailed => codes::EGRESS_CONNECT_FAILED,
         }
     }
 }
 
-/// The destinations one invocation may reach, and its request budget.
+/// One outbound attempt, for the audit log. Never holds addresses, headers
+/// or bodies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EgressEvent {
+    pub method: String,
+    /// `scheme://host:port` when the URL parsed, else empty.
+    pub destination: String,
+    /// `ok` or the denial code.
+    pub code: Code,
+    pub status: Option<u16>,
+    pub response_bytes: u64,
+    pub duration_ms: u64,
+}
+
+/// Egress state of one invocation: its grants, its budget and its events.
 #[derive(Debug)]
-pub struct EgressPolicy {
+pub struct EgressSession {
+    client: Option<Arc<EgressClient>>,
+    grants: Arc<[Destination]>,
     max_requests: u32,
     requests: u32,
+    deadline: Instant,
+    events: Vec<EgressEvent>,
 }
 
-impl EgressPolicy {
-    /// A policy with no grants: every destination is refused.
-    pub fn deny_all(max_requests: u32) -> Self {
-        EgressPolicy {
+impl EgressSession {
+    /// A session allowed to reach `grants` through `client`. With no client
+    /// (or no grants) every request is refused.
+    pub fn new(
+        client: Option<Arc<EgressClient>>,
+        grants: Arc<[Destination]>,
+        max_requests: u32,
+        deadline: Instant,
+    ) -> Self {
+        EgressSession {
+            client,
+            grants,
             max_requests,
             requests: 0,
+            deadline,
+            events: Vec::new(),
         }
     }
 
-    /// Requests this invocation has attempted, allowed or not.
+    /// Requests attempted, allowed or not.
     pub fn requests(&self) -> u32 {
         self.requests
     }
 
-    /// Decide on one request. Every attempt counts against the budget, so a
-    /// skill cannot probe the policy without bound.
-    pub fn check(&mut self, request: &HttpRequest) -> Result<(), EgressDenial> {
+    /// What happened, in order.
+    pub fn into_events(self) -> Vec<EgressEvent> {
+        self.events
+    }
+
+    /// Check and (if everything passes) perform one request.
+    pub async fn fetch(&mut self, request: HttpRequest) -> Result<HttpResponse, EgressDenial> {
+        let started = Instant::now();
+        let method = request.method.clone();
+        let mut destination = String::new();
+        let result = self.fetch_checked(request, &mut destination).await;
+        self.events.push(EgressEvent {
+            method: method.chars().take(16).collect(),
+            destination,
+            code: result.as_ref().map_or_else(|e| e.code(), |_| codes::OK),
+            status: result.as_ref().ok().map(|r| r.status),
+            response_bytes: result.as_ref().map_or(0, |r| r.body.len() as u64),
+            duration_ms: started.elapsed().as_millis() as u64,
+        });
+        result
+    }
+
+    async fn fetch_checked(
+        &mut self,
+        request: HttpRequest,
+        destination: &mut String,
+    ) -> Result<HttpResponse, EgressDenial> {
         if self.requests >= self.max_requests {
             return Err(EgressDenial::TooManyRequests(self.max_requests));
         }
         self.requests += 1;
+        let method = request::check_method(&request.method).map_err(hygiene)?;
         let url = Url::parse(&request.url).map_err(|_| EgressDenial::BadUrl)?;
-        if !matches!(url.scheme(), "https" | "http") {
-            return Err(EgressDenial::SchemeNotAllowed(url.scheme().to_string()));
+        let scheme = destination::scheme_of(&url)
+            .ok_or_else(|| EgressDenial::SchemeNotAllowed(url.scheme().to_string()))?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(EgressDenial::Userinfo);
         }
-        let host = url.host_str().ok_or(EgressDenial::BadUrl)?;
-        // No grants yet: nothing matches.
-        Err(EgressDenial::HostNotAllowed(host.to_string()))
+        let host = destination::host_of(&url).ok_or(EgressDenial::BadUrl)?;
+        let port = url.port_or_known_default().ok_or(EgressDenial::BadUrl)?;
+        *destination = format!("{}://{}:{}", scheme.as_str(), host, port);
+        self.check_grant(scheme, &host, port)?;
+        let client = self
+            .client
+            .clone()
+            .ok_or_else(|| EgressDenial::HostNotAllowed(host.to_string()))?;
+        if let TargetHost::Ip(ip) = host {
+            client
+                .policy
+                .check(ip)
+                .map_err(|_| EgressDenial::PrivateAddress)?;
+        }
+        let headers: Vec<(String, String)> = request
+            .headers
+            .into_iter()
+            .map(|h| (h.name, h.value))
+            .collect();
+        let body_len = request.body.as_ref().map_or(0, |b| b.len() as u64);
+        request::check(
+            &headers,
+            body_len,
+            client.config.max_header_bytes,
+            client.config.max_request_body_bytes,
+        )
+        .map_err(hygiene)?;
+        client
+            .send(method, url, &headers, request.body, self.deadline)
+            .await
+    }
+
+    /// Host first, then scheme, then port: the most specific refusal.
+    fn check_grant(
+        &self,
+        scheme: Scheme,
+        host: &TargetHost,
+        port: u16,
+    ) -> Result<(), EgressDenial> {
+        let same_host: Vec<&Destination> = self.grants.iter().filter(|g| g.host == *host).collect();
+        if same_host.is_empty() {
+            return Err(EgressDenial::HostNotAllowed(host.to_string()));
+        }
+        let same_scheme: Vec<&&Destination> =
+            same_host.iter().filter(|g| g.scheme == scheme).collect();
+        if same_scheme.is_empty() {
+            return Err(EgressDenial::SchemeNotAllowed(scheme.as_str().to_string()));
+        }
+        if !same_scheme.iter().any(|g| g.port == port) {
+            return Err(EgressDenial::PortNotAllowed(port));
+        }
+        Ok(())
+    }
+}
+
+fn hygiene(h: request::Hygiene) -> EgressDenial {
+    match h {
+        request::Hygiene::Method(m) => EgressDenial::BadMethod(m),
+        request::Hygiene::Header(m) => EgressDenial::BadHeader(m),
+        request::Hygiene::BodyTooLarge { size, limit } => {
+            EgressDenial::RequestTooLarge { size, limit }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn get(url: &str) -> HttpRequest {
         HttpRequest {
@@ -84,41 +259,84 @@ mod tests {
         }
     }
 
-    #[test]
-    fn everything_is_denied_by_default() {
-        let mut p = EgressPolicy::deny_all(100);
-        for url in [
-            "https://example.com/",
-            "http://127.0.0.1:8080/",
-            "https://[::1]/",
-            "https://169.254.169.254/latest/meta-data/",
-            "https://user:pass@example.com/",
-        ] {
-            assert_eq!(
-                p.check(&get(url)).unwrap_err().code(),
-                codes::EGRESS_HOST_NOT_ALLOWED,
-                "{url}"
-            );
-        }
+    fn session(grants: &[&str]) -> EgressSession {
+        let grants: Vec<Destination> = grants
+            .iter()
+            .map(|g| Destination::parse(g).unwrap())
+            .collect();
+        EgressSession::new(
+            None,
+            grants.into(),
+            100,
+            Instant::now() + Duration::from_secs(5),
+        )
+    }
+
+    async fn code(s: &mut EgressSession, url: &str) -> Code {
+        s.fetch(get(url)).await.unwrap_err().code()
+    }
+
+    #[tokio::test]
+    async fn grant_matching_picks_the_most_specific_refusal() {
+        let mut s = session(&["https://api.example.com", "http://plain.example:8080"]);
         assert_eq!(
-            p.check(&get("file:///etc/passwd")).unwrap_err().code(),
+            code(&mut s, "https://evil.example/").await,
+            codes::EGRESS_HOST_NOT_ALLOWED
+        );
+        assert_eq!(
+            code(&mut s, "https://api.example.com.evil.example/").await,
+            codes::EGRESS_HOST_NOT_ALLOWED
+        );
+        assert_eq!(
+            code(&mut s, "https://evilapi.example.com/").await,
+            codes::EGRESS_HOST_NOT_ALLOWED
+        );
+        assert_eq!(
+            code(&mut s, "https://api.example.com@evil.example/").await,
+            codes::EGRESS_USERINFO
+        );
+        assert_eq!(
+            code(&mut s, "http://api.example.com/").await,
             codes::EGRESS_SCHEME_NOT_ALLOWED
         );
         assert_eq!(
-            p.check(&get("not a url")).unwrap_err().code(),
-            codes::EGRESS_BAD_URL
+            code(&mut s, "https://api.example.com:8443/").await,
+            codes::EGRESS_PORT_NOT_ALLOWED
+        );
+        assert_eq!(
+            code(&mut s, "https://plain.example:8080/").await,
+            codes::EGRESS_SCHEME_NOT_ALLOWED
+        );
+        assert_eq!(
+            code(&mut s, "ftp://api.example.com/").await,
+            codes::EGRESS_SCHEME_NOT_ALLOWED
+        );
+        assert_eq!(code(&mut s, "not a url").await, codes::EGRESS_BAD_URL);
+        // Every attempt is an event.
+        assert_eq!(s.into_events().len(), 9);
+    }
+
+    #[tokio::test]
+    async fn no_client_means_nothing_is_sent() {
+        // A granted destination, but a session without a client (the
+        // deny-all default) still refuses.
+        let mut s = session(&["https://api.example.com"]);
+        assert_eq!(
+            code(&mut s, "https://api.example.com/").await,
+            codes::EGRESS_HOST_NOT_ALLOWED
         );
     }
 
-    #[test]
-    fn the_request_budget_is_enforced() {
-        let mut p = EgressPolicy::deny_all(2);
-        p.check(&get("https://a.example/")).unwrap_err();
-        p.check(&get("https://b.example/")).unwrap_err();
+    #[tokio::test]
+    async fn the_budget_counts_refused_attempts_too() {
+        let grants: Arc<[Destination]> = Vec::new().into();
+        let mut s = EgressSession::new(None, grants, 2, Instant::now() + Duration::from_secs(5));
+        code(&mut s, "https://a.example/").await;
+        code(&mut s, "https://b.example/").await;
         assert_eq!(
-            p.check(&get("https://c.example/")).unwrap_err().code(),
+            code(&mut s, "https://c.example/").await,
             codes::EGRESS_TOO_MANY_REQUESTS
         );
-        assert_eq!(p.requests(), 2);
+        assert_eq!(s.requests(), 2);
     }
 }

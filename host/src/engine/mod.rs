@@ -23,7 +23,8 @@ use crate::codes::{self, Code};
 use crate::config::{HostConfig, Limits};
 use crate::contract::{self, ContractCheck, Skill, SkillPre};
 use crate::digest::ModuleDigest;
-use crate::sandbox::{self, Call, Invocation, Report, SandboxState};
+use crate::egress::{Destination, EgressClient};
+use crate::sandbox::{self, Call, EgressGrants, Invocation, Report, SandboxState};
 
 /// Why a module could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,6 +78,7 @@ pub struct SkillEngine {
     cache_key: String,
     limits: Limits,
     slots: Arc<Semaphore>,
+    egress: Arc<EgressClient>,
     _ticker: EpochTicker,
 }
 
@@ -105,6 +107,7 @@ impl SkillEngine {
         Skill::add_to_linker::<_, HasSelf<SandboxState>>(&mut linker, |s| s)
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
 
+        let egress = Arc::new(EgressClient::new(&config.egress).map_err(LoadError::Engine)?);
         let ticker =
             EpochTicker::spawn(&engine, Duration::from_millis(config.engine.epoch_tick_ms))
                 .map_err(|e| LoadError::Engine(format!("cannot start epoch ticker: {e}")))?;
@@ -119,6 +122,7 @@ impl SkillEngine {
             cache,
             limits: config.limits.clone(),
             slots: Arc::new(Semaphore::new(config.engine.max_concurrent as usize)),
+            egress,
             _ticker: ticker,
         })
     }
@@ -186,6 +190,7 @@ impl SkillEngine {
             digest,
             source,
             slots: self.slots.clone(),
+            egress: self.egress.clone(),
         })
     }
 
@@ -235,6 +240,7 @@ pub struct LoadedSkill {
     digest: ModuleDigest,
     source: ArtifactSource,
     slots: Arc<Semaphore>,
+    egress: Arc<EgressClient>,
 }
 
 impl LoadedSkill {
@@ -259,21 +265,38 @@ impl LoadedSkill {
             &self.engine,
             &self.pre,
             limits,
+            &EgressGrants::default(),
             Call::Metadata,
             sandbox::accept_metadata,
         )
         .await
     }
 
-    /// Call `invoke` with a JSON input in a fresh instance under `limits`.
+    /// Call `invoke` with a JSON input in a fresh instance under `limits`,
+    /// with no outbound HTTP at all.
     pub async fn invoke(&self, input: &str, limits: &Limits) -> Invocation {
+        self.invoke_granted(input, limits, &[]).await
+    }
+
+    /// Call `invoke`, allowing outbound HTTP to exactly `destinations`.
+    pub async fn invoke_granted(
+        &self,
+        input: &str,
+        limits: &Limits,
+        destinations: &[Destination],
+    ) -> Invocation {
         if let Err(e) = sandbox::check_input(input, limits) {
             return Report {
                 result: Err(e),
                 logs: Vec::new(),
                 usage: sandbox::Usage::default(),
+                egress: Vec::new(),
             };
         }
+        let grants = EgressGrants {
+            client: (!destinations.is_empty()).then(|| self.egress.clone()),
+            destinations: destinations.to_vec().into(),
+        };
         let _slot = self
             .slots
             .acquire()
@@ -283,6 +306,7 @@ impl LoadedSkill {
             &self.engine,
             &self.pre,
             limits,
+            &grants,
             Call::Invoke(input),
             sandbox::accept_invoke(limits),
         )

@@ -24,9 +24,10 @@ pub use logs::{LogLevel, LogRecord, LogSource};
 
 use crate::config::Limits;
 use crate::contract::{self, Skill, SkillPre};
-use crate::egress::EgressPolicy;
+use crate::egress::{Destination, EgressClient, EgressEvent, EgressSession};
 use limiter::MemoryLimiter;
 use logs::LogBuffer;
+use std::sync::Arc;
 use stdio::{CapturedStdio, Stream};
 
 /// Prefix the SDK's panic hook puts on its log record.
@@ -39,6 +40,7 @@ pub struct Usage {
     pub peak_memory_bytes: u64,
     pub duration_ms: u64,
     pub http_requests: u32,
+    pub egress_response_bytes: u64,
     pub log_records_dropped: u64,
     pub stdio_bytes_dropped: u64,
 }
@@ -49,6 +51,8 @@ pub struct Report<T> {
     pub result: Result<T, InvokeError>,
     pub logs: Vec<LogRecord>,
     pub usage: Usage,
+    /// Every outbound request attempted, allowed or refused.
+    pub egress: Vec<EgressEvent>,
 }
 
 /// The result of `invoke`: a JSON output string on success.
@@ -60,7 +64,7 @@ pub struct SandboxState {
     table: ResourceTable,
     limiter: MemoryLimiter,
     logs: LogBuffer,
-    egress: EgressPolicy,
+    egress: EgressSession,
     timed_out: bool,
     panic_message: Option<String>,
 }
@@ -98,14 +102,12 @@ impl contract::skillhost::skill::host::Host for SandboxState {
         &mut self,
         request: contract::HttpRequest,
     ) -> Result<contract::HttpResponse, contract::HttpError> {
-        let denial = match self.egress.check(&request) {
-            Err(denial) => denial,
-            Ok(()) => unreachable!("EgressPolicy::deny_all never allows a request"),
-        };
-        tracing::info!(code = denial.code(), "egress request refused");
-        Err(contract::HttpError {
-            code: denial.code().to_string(),
-            message: denial.to_string(),
+        self.egress.fetch(request).await.map_err(|denial| {
+            tracing::info!(code = denial.code(), "egress request refused");
+            contract::HttpError {
+                code: denial.code().to_string(),
+                message: denial.to_string(),
+            }
         })
     }
 }
@@ -138,10 +140,18 @@ pub fn check_input(input: &str, limits: &Limits) -> Result<(), InvokeError> {
     Ok(())
 }
 
+/// Where an invocation may send HTTP requests.
+#[derive(Debug, Clone, Default)]
+pub struct EgressGrants {
+    pub client: Option<Arc<EgressClient>>,
+    pub destinations: Arc<[Destination]>,
+}
+
 fn new_store(
     engine: &Engine,
     limits: &Limits,
     stdio: &CapturedStdio,
+    egress: EgressSession,
 ) -> wasmtime::Result<Store<SandboxState>> {
     let wasi = WasiCtxBuilder::new()
         .stdout(stdio.stdout())
@@ -155,7 +165,7 @@ fn new_store(
         table: ResourceTable::new(),
         limiter: MemoryLimiter::new(limits.memory_bytes),
         logs: LogBuffer::new(limits.log_records, limits.log_bytes),
-        egress: EgressPolicy::deny_all(limits.http_requests),
+        egress,
         timed_out: false,
         panic_message: None,
     };
@@ -170,23 +180,31 @@ pub(crate) async fn call<T>(
     engine: &Engine,
     pre: &SkillPre<SandboxState>,
     limits: &Limits,
+    grants: &EgressGrants,
     what: Call<'_>,
     accept: impl FnOnce(Returned) -> Result<T, InvokeError>,
 ) -> Report<T> {
     let started = Instant::now();
     let stdio = CapturedStdio::new(usize::try_from(limits.stdio_bytes).unwrap_or(usize::MAX));
-    let mut store = match new_store(engine, limits, &stdio) {
+    let timeout = Duration::from_millis(limits.timeout_ms);
+    let deadline = started + timeout;
+    let egress = EgressSession::new(
+        grants.client.clone(),
+        grants.destinations.clone(),
+        limits.http_requests,
+        deadline,
+    );
+    let mut store = match new_store(engine, limits, &stdio, egress) {
         Ok(s) => s,
         Err(e) => {
             return Report {
                 result: Err(InvokeError::Internal(format!("cannot create store: {e}"))),
                 logs: Vec::new(),
                 usage: Usage::default(),
+                egress: Vec::new(),
             };
         }
     };
-    let timeout = Duration::from_millis(limits.timeout_ms);
-    let deadline = started + timeout;
     // Wasm code: checked at every epoch tick, yielding to the executor in
     // between so a spinning skill never starves other tasks.
     store.set_epoch_deadline(1);
@@ -228,6 +246,7 @@ pub(crate) async fn call<T>(
         peak_memory_bytes: state.limiter.peak_bytes(),
         duration_ms: started.elapsed().as_millis() as u64,
         http_requests: state.egress.requests(),
+        egress_response_bytes: 0,
         log_records_dropped: state.logs.dropped(),
         stdio_bytes_dropped,
     };
@@ -243,10 +262,15 @@ pub(crate) async fn call<T>(
             message: logs::truncate(&message, logs::MAX_MESSAGE_BYTES).to_string(),
         }
     }));
+    let egress = state.egress.into_events();
     Report {
         result,
         logs,
-        usage,
+        usage: Usage {
+            egress_response_bytes: egress.iter().map(|e| e.response_bytes).sum(),
+            ..usage
+        },
+        egress,
     }
 }
 

@@ -1,0 +1,179 @@
+//! The one shared HTTP client. Redirects off, no proxy from the
+//! environment, rustls with the web roots (plus the owner's extra CAs), and a
+//! resolver that checks every address it returns: the connection goes only
+//! to addresses that passed, with no second lookup (so DNS rebinding between
+//! check and connect is impossible).
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+use super::EgressDenial;
+use super::address::AddressPolicy;
+use crate::config::EgressConfig;
+use crate::contract::{Header, HttpResponse};
+
+/// The resolver refused a name because an answer is not public.
+#[derive(Debug)]
+pub(crate) struct BlockedAddress;
+
+impl std::fmt::Display for BlockedAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a resolved address is not allowed")
+    }
+}
+
+impl std::error::Error for BlockedAddress {}
+
+/// Resolves through static host entries, then the system resolver, and
+/// refuses the name if *any* answer is blocked (a mixed answer is a
+/// rebinding attempt, not a reason to pick the public half).
+#[derive(Debug)]
+struct CheckedResolver {
+    policy: AddressPolicy,
+    hosts: BTreeMap<String, Vec<IpAddr>>,
+}
+
+impl Resolve for CheckedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let name = name.as_str().trim_end_matches('.').to_ascii_lowercase();
+        let policy = self.policy.clone();
+        let fixed = self.hosts.get(&name).cloned();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> = match fixed {
+                Some(ips) => ips.into_iter().map(|ip| SocketAddr::new(ip, 0)).collect(),
+                None => tokio::net::lookup_host((name.as_str(), 0)).await?.collect(),
+            };
+            if addrs.is_empty() {
+                return Err("no addresses".into());
+            }
+            if addrs.iter().any(|a| policy.check(a.ip()).is_err()) {
+                return Err(Box::new(BlockedAddress) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(addrs.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// The shared client and the owner's egress settings.
+#[derive(Debug)]
+pub struct EgressClient {
+    client: reqwest::Client,
+    pub(crate) policy: AddressPolicy,
+    pub(crate) config: EgressConfig,
+}
+
+impl EgressClient {
+    pub fn new(config: &EgressConfig) -> Result<Self, String> {
+        let policy = AddressPolicy::new(&config.allow_private)?;
+        let resolver = CheckedResolver {
+            policy: policy.clone(),
+            hosts: config.hosts.clone(),
+        };
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .referer(false)
+            .user_agent(concat!("skillhost/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(Arc::new(resolver))
+            .pool_max_idle_per_host(4);
+        for path in &config.extra_ca_files {
+            let pem = std::fs::read(path)
+                .map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| format!("invalid CA file {}: {e}", path.display()))?;
+            if certs.is_empty() {
+                return Err(format!("CA file {} holds no certificate", path.display()));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let client = builder
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(EgressClient {
+            client,
+            policy,
+            config: config.clone(),
+        })
+    }
+
+    /// Send a request that already passed every policy check, reading at
+    /// most `max_response_bytes` of body, all within `deadline`.
+    pub(crate) async fn send(
+        &self,
+        method: reqwest::Method,
+        url: url::Url,
+        headers: &[(String, String)],
+        body: Option<Vec<u8>>,
+        deadline: Instant,
+    ) -> Result<HttpResponse, EgressDenial> {
+        let budget = Duration::from_millis(self.config.request_timeout_ms)
+            .min(deadline.saturating_duration_since(Instant::now()));
+        if budget.is_zero() {
+            return Err(EgressDenial::Timeout);
+        }
+        let mut request = self.client.request(method, url).timeout(budget);
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        let limit = self.config.max_response_bytes;
+        let exchange = async move {
+            let mut response = request.send().await.map_err(classify)?;
+            if response.content_length().is_some_and(|len| len > limit) {
+                return Err(EgressDenial::ResponseTooLarge(limit));
+            }
+            let status = response.status().as_u16();
+            let headers = response
+                .headers()
+                .iter()
+                .map(|(k, v)| Header {
+                    name: k.as_str().to_string(),
+                    value: String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                })
+                .collect();
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(classify)? {
+                if body.len() as u64 + chunk.len() as u64 > limit {
+                    return Err(EgressDenial::ResponseTooLarge(limit));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(HttpResponse {
+                status,
+                headers,
+                body,
+            })
+        };
+        // reqwest's timeout covers the exchange too; this outer bound makes
+        // the invocation's deadline hold whatever the client does.
+        match tokio::time::timeout(budget, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(EgressDenial::Timeout),
+        }
+    }
+}
+
+/// Map a client error to a denial without leaking addresses or internals.
+fn classify(e: reqwest::Error) -> EgressDenial {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(s) = source {
+        if s.is::<BlockedAddress>() {
+            return EgressDenial::PrivateAddress;
+        }
+        source = s.source();
+    }
+    if e.is_timeout() {
+        EgressDenial::Timeout
+    } else {
+        EgressDenial::ConnectFailed
+    }
+}
