@@ -7,5 +7,6 @@ cd "$(dirname "$0")/.."
 rustup target add wasm32-wasip2
 cargo build --release --target wasm32-wasip2 --manifest-path skills-examples/Cargo.toml
 cargo fmt --all --check
+cargo fmt --all --check --manifest-path skills-examples/Cargo.toml
 cargo test --workspace --all-targets
 cargo test --workspace --doc

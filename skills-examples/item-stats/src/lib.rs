@@ -42,8 +42,15 @@ impl Skill for ItemStats {
     .http(&[API]);
 
     fn invoke(input: Input) -> Result<Output, SkillError> {
-        if !input.tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return Err(SkillError::new("bad_tag", "a tag is letters, digits and '-'"));
+        if !input
+            .tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(SkillError::new(
+                "bad_tag",
+                "a tag is letters, digits and '-'",
+            ));
         }
         let items: Vec<Item> = Request::get(format!("{API}/v1/items?tag={}", input.tag))
             .header("accept", "application/json")
@@ -54,7 +61,10 @@ impl Skill for ItemStats {
         Ok(Output {
             count: items.len(),
             total_cents: items.iter().map(|i| i.price_cents).sum(),
-            most_expensive: items.iter().max_by_key(|i| i.price_cents).map(|i| i.name.clone()),
+            most_expensive: items
+                .iter()
+                .max_by_key(|i| i.price_cents)
+                .map(|i| i.name.clone()),
         })
     }
 }
