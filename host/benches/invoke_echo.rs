@@ -126,6 +126,70 @@ fn main() {
     });
     group.finish();
 
+    // The full pipeline: registry lookup and re-hash, rate limits, schema,
+    // sandbox, and two durable audit records per call. Sequentially (one
+    // caller) and with 64 callers at once, with and without group commit.
+    let mt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let checked = |group_commit: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = HostConfig::default();
+        config.rate.per_skill_per_minute = u32::MAX;
+        config.rate.global_per_minute = u32::MAX;
+        config.rate.per_caller_per_minute = u32::MAX;
+        config.audit.group_commit = group_commit;
+        let host = mt.block_on(async {
+            let host = skillhost::SkillHost::open(&config, dir.path())
+                .await
+                .unwrap();
+            let added = host.add(&bytes, "bench").await.unwrap();
+            let v = added.version();
+            host.approve("echo", &v.digest, &Default::default(), "bench")
+                .await
+                .unwrap();
+            host
+        });
+        (dir, std::sync::Arc::new(host))
+    };
+    let mt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (_d1, grouped) = checked(true);
+    let (_d2, ungrouped) = checked(false);
+    let mut group = c.benchmark_group("invoke_echo_checked");
+    group.bench_function("sequential", |b| {
+        b.iter(|| {
+            let inv = mt.block_on(grouped.invoke("echo", INPUT, "bench")).unwrap();
+            assert_eq!(inv.result.unwrap().len(), INPUT.len());
+        })
+    });
+    for (name, host) in [
+        ("concurrent64_group_commit", &grouped),
+        ("concurrent64_no_group_commit", &ungrouped),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                mt.block_on(async {
+                    let tasks: Vec<_> = (0..64)
+                        .map(|_| {
+                            let host = host.clone();
+                            tokio::spawn(async move {
+                                host.invoke("echo", INPUT, "bench").await.unwrap()
+                            })
+                        })
+                        .collect();
+                    for t in tasks {
+                        assert!(t.await.unwrap().result.is_ok());
+                    }
+                })
+            })
+        });
+    }
+    group.finish();
+
     // Cold load: a fresh engine each time, loading echo.wasm either from a
     // warm, verified artifact cache or by compiling it.
     let data = tempfile::tempdir().unwrap();
@@ -168,5 +232,24 @@ fn main() {
         _ => println!("{group}: no estimates (run with `cargo bench` to measure)"),
     };
     report("invoke_echo", "skillhost", "raw_wasmtime");
+    let checked_seq = median_ns(&out_dir, "invoke_echo_checked", "sequential").filter(|_| measured);
+    let raw = median_ns(&out_dir, "invoke_echo", "raw_wasmtime").filter(|_| measured);
+    if let (Some(c), Some(r)) = (checked_seq, raw) {
+        println!(
+            "invoke_echo_checked: median sequential = {:.1} µs ({:.0} invocations/s), ratio to raw_wasmtime = {:.2}",
+            c / 1e3,
+            1e9 / c,
+            c / r
+        );
+    }
+    for name in ["concurrent64_group_commit", "concurrent64_no_group_commit"] {
+        if let Some(t) = median_ns(&out_dir, "invoke_echo_checked", name).filter(|_| measured) {
+            println!(
+                "invoke_echo_checked/{name}: median per batch of 64 = {:.1} ms, throughput = {:.0} invocations/s",
+                t / 1e6,
+                64.0 * 1e9 / t
+            );
+        }
+    }
     report("cold_load", "cached", "compiled");
 }

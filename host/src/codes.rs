@@ -51,6 +51,11 @@ pub const REGISTRY_CORRUPT: Code = "registry.corrupt";
 pub const REGISTRY_BUSY: Code = "registry.busy";
 pub const REGISTRY_STORAGE: Code = "registry.storage";
 pub const AUDIT_UNAVAILABLE: Code = "audit.unavailable";
+pub const AUDIT_CHAIN_BROKEN: Code = "audit.chain_broken";
+pub const RATE_LIMITED: Code = "rate.limited";
+pub const RATE_BUSY: Code = "rate.busy";
+pub const INPUT_SCHEMA_INVALID: Code = "input.schema_invalid";
+pub const OUTPUT_SCHEMA_INVALID: Code = "output.schema_invalid";
 pub const HOST_IO: Code = "host.io";
 pub const HOST_CONFIG: Code = "host.config";
 pub const HOST_INTERNAL: Code = "host.internal";
@@ -211,6 +216,26 @@ pub const ALL: &[(Code, &str)] = &[
     (
         AUDIT_UNAVAILABLE,
         "The audit log cannot be written; the operation's result is withheld.",
+    ),
+    (
+        AUDIT_CHAIN_BROKEN,
+        "`audit verify` found an edited, missing, reordered or truncated record.",
+    ),
+    (
+        RATE_LIMITED,
+        "A rate limit (per caller, per skill or global) is exhausted; `retry_after_secs` says when to retry.",
+    ),
+    (
+        RATE_BUSY,
+        "The host is running its maximum number of concurrent invocations.",
+    ),
+    (
+        INPUT_SCHEMA_INVALID,
+        "The input does not match the skill's input schema; `errors` lists JSON-pointer paths. The skill did not run.",
+    ),
+    (
+        OUTPUT_SCHEMA_INVALID,
+        "The skill's output does not match its declared output schema; it was discarded.",
     ),
     (
         HOST_IO,

@@ -120,6 +120,52 @@ impl Default for EgressConfig {
     }
 }
 
+/// Invocation rate limits (token buckets that refill continuously).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateConfig {
+    /// Invocations per minute of any one skill.
+    pub per_skill_per_minute: u32,
+    /// Invocations per minute across all skills.
+    pub global_per_minute: u32,
+    /// Invocations per minute by any one caller.
+    pub per_caller_per_minute: u32,
+    /// Per-skill overrides of `per_skill_per_minute`, by skill name.
+    pub skills: BTreeMap<String, u32>,
+}
+
+impl Default for RateConfig {
+    fn default() -> Self {
+        RateConfig {
+            per_skill_per_minute: 30,
+            global_per_minute: 200,
+            per_caller_per_minute: 120,
+            skills: BTreeMap::new(),
+        }
+    }
+}
+
+/// The audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Days of audit segments to keep; 0 keeps everything. Pruning leaves
+    /// the remaining chain verifiable (anchored on the last pruned hash).
+    pub retention_days: u32,
+    /// Flush records that arrive together with one fsync. Each caller still
+    /// waits until its own record is on disk.
+    pub group_commit: bool,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            retention_days: 0,
+            group_commit: true,
+        }
+    }
+}
+
 /// The whole host configuration, as read from `skillhost.toml`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -127,6 +173,8 @@ pub struct HostConfig {
     pub limits: Limits,
     pub engine: EngineConfig,
     pub egress: EgressConfig,
+    pub rate: RateConfig,
+    pub audit: AuditConfig,
 }
 
 /// Why a configuration was refused.
@@ -185,6 +233,18 @@ impl HostConfig {
             ("egress.request_timeout_ms", self.egress.request_timeout_ms),
             ("egress.max_response_bytes", self.egress.max_response_bytes),
             ("egress.max_header_bytes", self.egress.max_header_bytes),
+            (
+                "rate.per_skill_per_minute",
+                u64::from(self.rate.per_skill_per_minute),
+            ),
+            (
+                "rate.global_per_minute",
+                u64::from(self.rate.global_per_minute),
+            ),
+            (
+                "rate.per_caller_per_minute",
+                u64::from(self.rate.per_caller_per_minute),
+            ),
         ];
         for (name, value) in positive {
             if value == 0 {

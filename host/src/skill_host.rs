@@ -8,7 +8,11 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
-use crate::audit::{self, AuditEvent, AuditSink, AuditUnavailable};
+use tokio::sync::OwnedSemaphorePermit;
+use tracing::Instrument;
+
+use crate::audit::{AuditEvent, AuditSink, AuditUnavailable, Metrics};
+use crate::checker::{CheckError, Checker, Schemas};
 use crate::codes::{self, Code};
 use crate::config::{HostConfig, Limits};
 use crate::contract;
@@ -19,7 +23,7 @@ use crate::registry::{
     Actor, Declared, Inserted, LimitSet, Narrowing, Permissions, Registry, RegistryError,
     SkillName, SkillRecord, SkillVersion,
 };
-use crate::sandbox::{Invocation, InvokeError};
+use crate::sandbox::{Invocation, InvokeError, check_input};
 
 /// Why a host operation was refused before or instead of running a skill.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,6 +37,11 @@ pub enum HostError {
     Metadata(InvokeError),
     #[error(transparent)]
     Audit(#[from] AuditUnavailable),
+    #[error(transparent)]
+    Check(#[from] CheckError),
+    /// The input was refused before the sandbox started.
+    #[error("{0}")]
+    Input(InvokeError),
 }
 
 impl HostError {
@@ -42,12 +51,16 @@ impl HostError {
             HostError::Load(e) => e.code(),
             HostError::Metadata(e) => e.code(),
             HostError::Audit(e) => e.code(),
+            HostError::Check(e) => e.code(),
+            HostError::Input(e) => e.code(),
         }
     }
 
     pub fn to_json(&self) -> Value {
         match self {
             HostError::Load(e) => e.to_json(),
+            HostError::Check(e) => e.to_json(),
+            HostError::Input(e) => e.to_json(),
             HostError::Metadata(e) => {
                 let mut v = e.to_json();
                 v["message"] = self.to_string().into();
@@ -99,11 +112,12 @@ impl Added {
     }
 }
 
-/// Registry + engine + audit. Share it behind an `Arc`.
+/// Registry + engine + checker + audit. Share it behind an `Arc`.
 pub struct SkillHost {
     config: HostConfig,
     engine: SkillEngine,
     registry: Registry,
+    checker: Checker,
     audit: AuditSink,
     loaded: Mutex<HashMap<ModuleDigest, Arc<LoadedSkill>>>,
 }
@@ -116,16 +130,22 @@ impl std::fmt::Debug for SkillHost {
     }
 }
 
+fn outcome_of(code: Code) -> &'static str {
+    if code == codes::OK { "ok" } else { "denied" }
+}
+
 impl SkillHost {
     /// The persistent host in `data_dir`: registry, module store, artifact
     /// cache and audit log all live there.
-    pub fn open(config: &HostConfig, data_dir: &Path) -> Result<Self, HostError> {
+    pub async fn open(config: &HostConfig, data_dir: &Path) -> Result<Self, HostError> {
         let registry = Registry::open(data_dir)?;
+        let audit = AuditSink::open(data_dir, &config.audit).await?;
         Ok(SkillHost {
             config: config.clone(),
             engine: SkillEngine::new(config, Some(data_dir))?,
             registry,
-            audit: AuditSink::in_dir(data_dir),
+            checker: Checker::new(config),
+            audit,
             loaded: Mutex::default(),
         })
     }
@@ -137,6 +157,7 @@ impl SkillHost {
             config: config.clone(),
             engine: SkillEngine::new(config, cache_dir)?,
             registry: Registry::ephemeral()?,
+            checker: Checker::new(config),
             audit: AuditSink::in_memory(),
             loaded: Mutex::default(),
         })
@@ -154,29 +175,18 @@ impl SkillHost {
         &self.config
     }
 
-    fn record(
-        &self,
-        kind: &'static str,
-        code: Code,
-        actor: &str,
-        skill: Option<&str>,
-        digest: Option<&ModuleDigest>,
-        detail: Value,
-    ) -> Result<(), AuditUnavailable> {
-        self.audit.record(AuditEvent {
-            ts: audit::now(),
-            kind,
-            code,
-            actor: actor.to_string(),
-            skill: skill.map(str::to_string),
-            digest: digest.map(|d| d.to_string()),
-            detail,
-        })
+    /// The engine (e.g. for its instance counters).
+    pub fn engine(&self) -> &SkillEngine {
+        &self.engine
+    }
+
+    async fn record(&self, event: AuditEvent) -> Result<(), AuditUnavailable> {
+        self.audit.record(event).await
     }
 
     /// Audit the outcome of an owner operation, then return it. A refusal
     /// is audited too; if the audit log fails, that failure is returned.
-    fn audited<T>(
+    async fn audited<T>(
         &self,
         kind: &'static str,
         actor: &str,
@@ -189,7 +199,17 @@ impl SkillHost {
             Ok(v) => (codes::OK, detail(v)),
             Err(e) => (e.code(), json!({ "message": e.to_string() })),
         };
-        self.record(kind, code, actor, Some(skill), digest, detail)?;
+        self.record(AuditEvent {
+            kind: kind.into(),
+            code: code.into(),
+            outcome: outcome_of(code).into(),
+            actor: actor.into(),
+            skill: (!skill.is_empty()).then(|| skill.to_string()),
+            digest: digest.map(|d| d.to_string()),
+            detail,
+            ..AuditEvent::default()
+        })
+        .await?;
         result
     }
 
@@ -198,8 +218,8 @@ impl SkillHost {
     }
 
     /// Validate a component, read its metadata in the sandbox under tight
-    /// limits, and register it as pending. Nothing is stored unless all of
-    /// that succeeds.
+    /// limits, compile its schemas, and register it as pending. Nothing is
+    /// stored unless all of that succeeds.
     pub async fn add(&self, bytes: &[u8], actor: &str) -> Result<Added, HostError> {
         let digest = ModuleDigest::of(bytes);
         let result = self.add_inner(bytes, actor).await;
@@ -215,6 +235,7 @@ impl SkillHost {
             result,
             |a| json!({ "unchanged": matches!(a, Added::Unchanged(_)) }),
         )
+        .await
     }
 
     async fn add_inner(&self, bytes: &[u8], actor: &str) -> Result<Added, HostError> {
@@ -222,7 +243,9 @@ impl SkillHost {
         let report = skill.metadata(&metadata_limits(&self.config.limits)).await;
         let meta = report.result.map_err(HostError::Metadata)?;
         let (name, declared) = declared_from(meta)?;
-        let at = audit::now();
+        Schemas::compile(&declared.input_schema, declared.output_schema.as_ref())
+            .map_err(RegistryError::InvalidMetadata)?;
+        let at = audit_time();
         let inserted = self.registry.add(
             &name,
             bytes,
@@ -239,14 +262,14 @@ impl SkillHost {
     }
 
     /// Approve the pending version `digest` of `name`.
-    pub fn approve(
+    pub async fn approve(
         &self,
         name: &str,
         digest: &ModuleDigest,
         narrowing: &Narrowing,
         actor: &str,
     ) -> Result<SkillVersion, HostError> {
-        let at = audit::now();
+        let at = audit_time();
         let result = Self::name(name).and_then(|n| {
             Ok(self.registry.approve(
                 &n,
@@ -266,16 +289,17 @@ impl SkillHost {
             result,
             |v| json!({ "granted": v.granted }),
         )
+        .await
     }
 
     /// Reject the pending version `digest` of `name`.
-    pub fn reject(
+    pub async fn reject(
         &self,
         name: &str,
         digest: &ModuleDigest,
         actor: &str,
     ) -> Result<SkillVersion, HostError> {
-        let at = audit::now();
+        let at = audit_time();
         let result = Self::name(name).and_then(|n| {
             Ok(self.registry.reject(
                 &n,
@@ -289,16 +313,17 @@ impl SkillHost {
         self.audited("skill.reject", actor, name, Some(digest), result, |_| {
             Value::Null
         })
+        .await
     }
 
     /// Revoke the approved version of `name` (or the named approved version).
-    pub fn revoke(
+    pub async fn revoke(
         &self,
         name: &str,
         digest: Option<&ModuleDigest>,
         actor: &str,
     ) -> Result<SkillVersion, HostError> {
-        let at = audit::now();
+        let at = audit_time();
         let result = Self::name(name).and_then(|n| {
             Ok(self.registry.revoke(
                 &n,
@@ -313,11 +338,17 @@ impl SkillHost {
         self.audited("skill.revoke", actor, name, digest.as_ref(), result, |_| {
             Value::Null
         })
+        .await
     }
 
     /// Disable (`true`) or enable a skill.
-    pub fn set_disabled(&self, name: &str, disabled: bool, actor: &str) -> Result<(), HostError> {
-        let at = audit::now();
+    pub async fn set_disabled(
+        &self,
+        name: &str,
+        disabled: bool,
+        actor: &str,
+    ) -> Result<(), HostError> {
+        let at = audit_time();
         let result = Self::name(name).and_then(|n| {
             Ok(self.registry.set_disabled(
                 &n,
@@ -334,6 +365,7 @@ impl SkillHost {
             "skill.enable"
         };
         self.audited(kind, actor, name, None, result, |_| Value::Null)
+            .await
     }
 
     /// One skill with all its versions.
@@ -346,8 +378,27 @@ impl SkillHost {
         Ok(self.registry.skills()?)
     }
 
-    /// Invoke the approved version of `name`. `Err` means the skill did not
-    /// run (unknown, not approved, disabled, tampered, ...); `Ok` carries the
+    /// Invoke the approved version of `name` for `caller`.
+    ///
+    /// The pipeline, in this order and nowhere else:
+    ///
+    /// 1. the name is valid (`registry.invalid_name`);
+    /// 2. the skill exists, is enabled and has an approved version whose
+    ///    bytes still hash to the approved digest (`skill.*`);
+    /// 3. rate limits: caller, skill, global (`rate.limited`);
+    /// 4. a concurrency slot (`rate.busy`);
+    /// 5. input size and JSON syntax (`limits.input_too_large`,
+    ///    `input.invalid_json`);
+    /// 6. the input schema (`input.schema_invalid`);
+    /// 7. an `invoke.start` audit record is made durable — if it cannot be,
+    ///    nothing runs (`audit.unavailable`);
+    /// 8. the sandbox, with the granted limits and egress;
+    /// 9. the output schema, if declared (`output.schema_invalid`);
+    /// 10. the `invoke` audit record (and one per egress attempt) is made
+    ///     durable before the result is returned.
+    ///
+    /// Refusals at steps 1-6 are audited as `invoke` records with outcome
+    /// `denied`. `Err` means the skill did not run; `Ok` carries the
     /// invocation, which may itself have failed inside the sandbox.
     pub async fn invoke(
         &self,
@@ -355,73 +406,166 @@ impl SkillHost {
         input: &str,
         caller: &str,
     ) -> Result<Invocation, HostError> {
-        let runnable = Self::name(name).and_then(|n| Ok(self.registry.runnable(&n)?));
-        let runnable = match runnable {
-            Ok(r) => r,
-            Err(e) => {
-                self.record(
-                    "invoke",
-                    e.code(),
-                    caller,
-                    Some(name),
-                    None,
-                    json!({ "message": e.to_string() }),
-                )?;
-                return Err(e);
+        let span = tracing::info_span!("invoke", skill = name, caller = caller);
+        async move {
+            let input_sha256 = ModuleDigest::of(input.as_bytes()).hex();
+            match self.check(name, input, caller).await {
+                Ok(ready) => self.run(name, input, caller, input_sha256, ready).await,
+                Err((e, digest)) => {
+                    tracing::info!(code = e.code(), "invocation refused");
+                    self.record(AuditEvent {
+                        kind: "invoke".into(),
+                        code: e.code().into(),
+                        outcome: "denied".into(),
+                        actor: caller.into(),
+                        skill: Some(name.into()),
+                        digest: digest.map(|d| d.to_string()),
+                        metrics: Metrics {
+                            input_sha256: Some(input_sha256),
+                            ..Metrics::default()
+                        },
+                        detail: e.to_json(),
+                    })
+                    .await?;
+                    Err(e)
+                }
             }
-        };
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Steps 1-6.
+    async fn check(
+        &self,
+        name: &str,
+        input: &str,
+        caller: &str,
+    ) -> Result<Ready, (HostError, Option<ModuleDigest>)> {
+        let valid = Self::name(name).map_err(|e| (e, None))?;
+        let runnable = self
+            .registry
+            .runnable(&valid)
+            .map_err(|e| (e.into(), None))?;
         let digest = runnable.version.digest;
+        let fail = |e: HostError| (e, Some(digest));
+        self.checker
+            .rate(name, caller)
+            .map_err(|e| fail(e.into()))?;
+        let slot = self.checker.slot().map_err(|e| fail(e.into()))?;
         let granted = runnable.version.granted.clone().unwrap_or_default();
         let limits = effective_limits(&self.config.limits, &granted.limits);
-        let skill = match self.loaded(&digest, &runnable.bytes) {
-            Ok(s) => s,
-            Err(e) => {
-                self.record(
-                    "invoke",
-                    e.code(),
-                    caller,
-                    Some(name),
-                    Some(&digest),
-                    json!({ "message": e.to_string() }),
-                )?;
-                return Err(e);
+        check_input(input, &limits).map_err(|e| fail(HostError::Input(e)))?;
+        let schemas = self
+            .checker
+            .schemas(&digest, &runnable.version.declared)
+            .map_err(|m| fail(RegistryError::InvalidMetadata(m).into()))?;
+        let value: Value = serde_json::from_str(input).map_err(|e| {
+            fail(HostError::Input(InvokeError::InputNotJson {
+                detail: e.to_string(),
+            }))
+        })?;
+        schemas
+            .check_input(&value)
+            .map_err(|errors| fail(CheckError::InputSchema { errors }.into()))?;
+        let skill = self.loaded(&digest, &runnable.bytes).map_err(fail)?;
+        Ok(Ready {
+            digest,
+            skill,
+            schemas,
+            limits,
+            destinations: granted
+                .http
+                .iter()
+                .filter_map(|d| Destination::parse(d).ok())
+                .collect(),
+            _slot: slot,
+        })
+    }
+
+    /// Steps 7-10.
+    async fn run(
+        &self,
+        name: &str,
+        input: &str,
+        caller: &str,
+        input_sha256: String,
+        ready: Ready,
+    ) -> Result<Invocation, HostError> {
+        let digest = Some(ready.digest.to_string());
+        self.record(AuditEvent {
+            kind: "invoke.start".into(),
+            code: codes::OK.into(),
+            outcome: "ok".into(),
+            actor: caller.into(),
+            skill: Some(name.into()),
+            digest: digest.clone(),
+            metrics: Metrics {
+                input_sha256: Some(input_sha256.clone()),
+                ..Metrics::default()
+            },
+            detail: Value::Null,
+        })
+        .await?;
+        let mut invocation = ready
+            .skill
+            .invoke_granted(input, &ready.limits, &ready.destinations)
+            .await;
+        if let Ok(output) = &invocation.result {
+            let value: Value = serde_json::from_str(output).unwrap_or(Value::Null);
+            if let Err(errors) = ready.schemas.check_output(&value) {
+                invocation.result = Err(InvokeError::OutputSchemaInvalid { errors });
             }
-        };
-        // Grants were validated when requested; anything unparsable is
-        // simply not granted.
-        let destinations: Vec<Destination> = granted
-            .http
-            .iter()
-            .filter_map(|d| Destination::parse(d).ok())
-            .collect();
-        let invocation = skill.invoke_granted(input, &limits, &destinations).await;
+        }
         for event in &invocation.egress {
-            self.record(
-                "egress",
-                event.code,
-                caller,
-                Some(name),
-                Some(&digest),
-                json!(event),
-            )?;
+            self.record(AuditEvent {
+                kind: "egress".into(),
+                code: event.code.into(),
+                outcome: outcome_of(event.code).into(),
+                actor: caller.into(),
+                skill: Some(name.into()),
+                digest: digest.clone(),
+                metrics: Metrics {
+                    duration_ms: Some(event.duration_ms),
+                    egress_bytes: Some(event.response_bytes),
+                    ..Metrics::default()
+                },
+                detail: json!(event),
+            })
+            .await?;
         }
         let code = invocation
             .result
             .as_ref()
             .map_or_else(|e| e.code(), |_| codes::OK);
-        let input_sha256 = ModuleDigest::of(input.as_bytes()).hex();
-        self.record(
-            "invoke",
+        tracing::info!(
             code,
-            caller,
-            Some(name),
-            Some(&digest),
-            json!({
-                "input_sha256": input_sha256,
-                "output_bytes": invocation.result.as_ref().map(|o| o.len()).unwrap_or(0),
-                "usage": invocation.usage,
-            }),
-        )?;
+            fuel = invocation.usage.fuel_consumed,
+            "invocation finished"
+        );
+        let usage = &invocation.usage;
+        self.record(AuditEvent {
+            kind: "invoke".into(),
+            code: code.into(),
+            outcome: if code == codes::OK { "ok" } else { "failed" }.into(),
+            actor: caller.into(),
+            skill: Some(name.into()),
+            digest,
+            metrics: Metrics {
+                duration_ms: Some(usage.duration_ms),
+                fuel: Some(usage.fuel_consumed),
+                peak_memory: Some(usage.peak_memory_bytes),
+                egress_count: Some(u64::from(usage.http_requests)),
+                egress_bytes: Some(usage.egress_response_bytes),
+                input_sha256: Some(input_sha256),
+                output_bytes: Some(invocation.result.as_ref().map_or(0, |o| o.len() as u64)),
+            },
+            detail: match &invocation.result {
+                Ok(_) => Value::Null,
+                Err(e) => e.to_json(),
+            },
+        })
+        .await?;
         Ok(invocation)
     }
 
@@ -441,6 +585,21 @@ impl SkillHost {
             .insert(*digest, skill.clone());
         Ok(skill)
     }
+}
+
+/// Everything the checks established, held for the run.
+struct Ready {
+    digest: ModuleDigest,
+    skill: Arc<LoadedSkill>,
+    schemas: Arc<Schemas>,
+    limits: Limits,
+    destinations: Vec<Destination>,
+    _slot: OwnedSemaphorePermit,
+}
+
+/// Decision time for registry records (RFC 3339, UTC).
+fn audit_time() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
 /// Longest declared version string.

@@ -124,11 +124,11 @@ pub fn variant(bytes: &[u8], tag: &str) -> Vec<u8> {
     out
 }
 
-/// Audit records from a data dir's audit.log.
+/// Audit records of a data dir, oldest first, as JSON.
 pub fn audit_records(data_dir: &std::path::Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(data_dir.join("audit.log"))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("audit lines are JSON"))
+    skillhost::audit::read_all(data_dir)
+        .unwrap()
+        .into_iter()
+        .map(|r| serde_json::to_value(r).unwrap())
         .collect()
 }

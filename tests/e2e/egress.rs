@@ -505,7 +505,7 @@ async fn without_grants_nothing_leaves_the_sandbox() {
 
 /// The JSON API that `item-stats` asks for lives on a fixed port; start it
 /// once per test process.
-fn json_api() -> &'static TestServer {
+pub fn json_api() -> &'static TestServer {
     static API: OnceLock<TestServer> = OnceLock::new();
     API.get_or_init(|| servers::start(JSON_API_PORT, Some(&net().pki)))
 }
@@ -522,12 +522,13 @@ async fn a_json_api_skill_through_the_registry_cli_and_audit() {
         egress: egress_config(&n.ca_file, true),
         ..HostConfig::default()
     };
-    let host = SkillHost::open(&config, dir.path()).unwrap();
+    let host = SkillHost::open(&config, dir.path()).await.unwrap();
     let Added::Pending(v) = host.add(&skill_bytes("item_stats"), "owner").await.unwrap() else {
         panic!("expected pending")
     };
     assert_eq!(v.declared.requested.http, ["https://json-api.test:47443"]);
     host.approve("item-stats", &v.digest, &Narrowing::default(), "owner")
+        .await
         .unwrap();
 
     let inv = host
@@ -562,6 +563,7 @@ async fn a_json_api_skill_through_the_registry_cli_and_audit() {
         ..Narrowing::default()
     };
     host.approve("item-stats", &second.digest, &none, "owner")
+        .await
         .unwrap();
     let inv = host
         .invoke("item-stats", r#"{"tag":"tools"}"#, "agent")

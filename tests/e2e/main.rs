@@ -9,6 +9,7 @@ mod common;
 mod adversarial;
 mod bad_modules;
 mod cache;
+mod checker;
 mod cli;
 mod docs;
 mod egress;

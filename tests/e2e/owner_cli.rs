@@ -121,6 +121,7 @@ fn add_review_approve_invoke() {
             "skill.add:ok:cli-owner",
             "invoke:skill.pending:cli-owner",
             "skill.approve:ok:cli-owner",
+            "invoke.start:ok:cli-owner",
             "invoke:ok:cli-owner"
         ]
     );
@@ -130,7 +131,12 @@ fn add_review_approve_invoke() {
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&data), 0o700);
     assert_eq!(mode(&data.join("registry.db")), 0o600);
-    assert_eq!(mode(&data.join("audit.log")), 0o600);
+    assert_eq!(mode(&data.join("audit")), 0o700);
+    for segment in skillhost::audit::segments(&data.join("audit")).unwrap() {
+        assert_eq!(mode(&segment), 0o600);
+    }
+    let verify = ok(skillhost(&data).args(["audit", "verify"]).output().unwrap());
+    assert!(verify.contains("audit log ok: 5 records"), "{verify}");
 }
 
 #[test]
@@ -172,7 +178,7 @@ fn dev_never_touches_the_real_registry() {
     );
     assert!(!dir.path().join("registry.db").exists());
     assert!(!dir.path().join("modules").exists());
-    assert!(!dir.path().join("audit.log").exists());
+    assert!(!dir.path().join("audit").exists());
 }
 
 #[test]

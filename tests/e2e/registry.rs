@@ -10,8 +10,8 @@ use crate::common::*;
 
 const OWNER: &str = "test-owner";
 
-fn host(dir: &Path) -> SkillHost {
-    SkillHost::open(&HostConfig::default(), dir).unwrap()
+async fn host(dir: &Path) -> SkillHost {
+    SkillHost::open(&HostConfig::default(), dir).await.unwrap()
 }
 
 async fn add(host: &SkillHost, bytes: &[u8]) -> ModuleDigest {
@@ -41,12 +41,12 @@ fn overwrite(path: &Path, bytes: &[u8]) {
 #[tokio::test]
 async fn an_unapproved_skill_never_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let host = host(dir.path());
+    let host = host(dir.path()).await;
     let digest = add(&host, &skill_bytes("echo")).await;
     assert_eq!(invoke_code(&host, "echo").await, codes::SKILL_PENDING);
     assert_eq!(invoke_code(&host, "nope").await, codes::SKILL_NOT_FOUND);
 
-    host.reject("echo", &digest, OWNER).unwrap();
+    host.reject("echo", &digest, OWNER).await.unwrap();
     assert_eq!(invoke_code(&host, "echo").await, codes::SKILL_REJECTED);
 
     let audit = audit_records(dir.path());
@@ -68,13 +68,14 @@ async fn an_unapproved_skill_never_runs() {
 #[tokio::test]
 async fn approval_binds_to_the_exact_digest() {
     let dir = tempfile::tempdir().unwrap();
-    let host = host(dir.path());
+    let host = host(dir.path()).await;
     let digest = add(&host, &skill_bytes("echo")).await;
     let before = host.show("echo").unwrap();
 
     let other = ModuleDigest::of(b"something else");
     let err = host
         .approve("echo", &other, &Narrowing::default(), OWNER)
+        .await
         .unwrap_err();
     assert_eq!(err.code(), codes::REGISTRY_WRONG_DIGEST);
     assert!(
@@ -89,6 +90,7 @@ async fn approval_binds_to_the_exact_digest() {
 
     let v = host
         .approve("echo", &digest, &Narrowing::default(), OWNER)
+        .await
         .unwrap();
     assert_eq!(v.state, VersionState::Approved);
     assert_eq!(v.decided_by.as_deref(), Some(OWNER));
@@ -98,22 +100,26 @@ async fn approval_binds_to_the_exact_digest() {
 #[tokio::test]
 async fn decisions_on_the_wrong_state_are_refused_and_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let host = host(dir.path());
+    let host = host(dir.path()).await;
     let digest = add(&host, &skill_bytes("echo")).await;
-    host.reject("echo", &digest, OWNER).unwrap();
+    host.reject("echo", &digest, OWNER).await.unwrap();
     let before = host.show("echo").unwrap();
 
     let err = host
         .approve("echo", &digest, &Narrowing::default(), OWNER)
+        .await
         .unwrap_err();
     assert_eq!(err.code(), codes::REGISTRY_INVALID_STATE);
     assert!(err.to_string().contains("rejected"), "{err}");
     assert_eq!(
-        host.revoke("echo", None, OWNER).unwrap_err().code(),
+        host.revoke("echo", None, OWNER).await.unwrap_err().code(),
         codes::REGISTRY_INVALID_STATE
     );
     assert_eq!(
-        host.reject("echo", &digest, OWNER).unwrap_err().code(),
+        host.reject("echo", &digest, OWNER)
+            .await
+            .unwrap_err()
+            .code(),
         codes::REGISTRY_INVALID_STATE
     );
     assert_eq!(host.show("echo").unwrap(), before);
@@ -128,7 +134,7 @@ async fn decisions_on_the_wrong_state_are_refused_and_change_nothing() {
 #[tokio::test]
 async fn bad_names_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let host = host(dir.path());
+    let host = host(dir.path()).await;
     let digest = add(&host, &skill_bytes("echo")).await;
     for bad in [
         "../echo",
@@ -142,6 +148,7 @@ async fn bad_names_are_refused() {
     ] {
         let err = host
             .approve(bad, &digest, &Narrowing::default(), OWNER)
+            .await
             .unwrap_err();
         assert_eq!(err.code(), codes::REGISTRY_INVALID_NAME, "{bad:?}");
         assert_eq!(
@@ -159,9 +166,10 @@ async fn bad_names_are_refused() {
 #[tokio::test]
 async fn a_new_version_waits_for_approval_while_the_old_one_serves() {
     let dir = tempfile::tempdir().unwrap();
-    let host = host(dir.path());
+    let host = host(dir.path()).await;
     let v1 = add(&host, &skill_bytes("echo")).await;
     host.approve("echo", &v1, &Narrowing::default(), OWNER)
+        .await
         .unwrap();
     let v2 = add(&host, &variant(&skill_bytes("echo"), "v2")).await;
     assert_ne!(v1, v2);
@@ -182,6 +190,7 @@ async fn a_new_version_waits_for_approval_while_the_old_one_serves() {
     );
 
     host.approve("echo", &v2, &Narrowing::default(), OWNER)
+        .await
         .unwrap();
     assert_eq!(invoke_code(&host, "echo").await, codes::OK);
     assert_eq!(last_invoked_digest(), v2.to_string());
@@ -198,9 +207,10 @@ async fn a_new_version_waits_for_approval_while_the_old_one_serves() {
 #[tokio::test]
 async fn a_tampered_module_on_disk_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let host = host(dir.path());
+    let host = host(dir.path()).await;
     let digest = add(&host, &skill_bytes("echo")).await;
     host.approve("echo", &digest, &Narrowing::default(), OWNER)
+        .await
         .unwrap();
     assert_eq!(invoke_code(&host, "echo").await, codes::OK);
 
@@ -211,7 +221,7 @@ async fn a_tampered_module_on_disk_is_refused() {
     flipped[mid] ^= 0x20;
     for tampered in [skill_bytes("counter"), flipped] {
         overwrite(&file, &tampered);
-        let fresh = self::host(dir.path());
+        let fresh = self::host(dir.path()).await;
         for h in [&host, &fresh] {
             assert_eq!(invoke_code(h, "echo").await, codes::SKILL_DIGEST_MISMATCH);
         }
@@ -226,9 +236,10 @@ async fn a_tampered_module_on_disk_is_refused() {
 #[tokio::test]
 async fn a_deleted_module_is_reported_and_the_registry_is_unchanged() {
     let dir = tempfile::tempdir().unwrap();
-    let host = host(dir.path());
+    let host = host(dir.path()).await;
     let digest = add(&host, &skill_bytes("echo")).await;
     host.approve("echo", &digest, &Narrowing::default(), OWNER)
+        .await
         .unwrap();
     let before = host.show("echo").unwrap();
     std::fs::remove_file(module_file(dir.path(), &digest)).unwrap();
@@ -245,9 +256,10 @@ async fn a_deleted_module_is_reported_and_the_registry_is_unchanged() {
 #[tokio::test]
 async fn revoke_and_disable_take_effect_at_once_in_a_running_host() {
     let dir = tempfile::tempdir().unwrap();
-    let host = host(dir.path());
+    let host = host(dir.path()).await;
     let digest = add(&host, &skill_bytes("echo")).await;
     host.approve("echo", &digest, &Narrowing::default(), OWNER)
+        .await
         .unwrap();
     assert_eq!(invoke_code(&host, "echo").await, codes::OK);
 
@@ -276,7 +288,7 @@ async fn revoke_and_disable_take_effect_at_once_in_a_running_host() {
 #[tokio::test]
 async fn granted_limits_apply_and_grants_never_exceed_requests() {
     let dir = tempfile::tempdir().unwrap();
-    let host = host(dir.path());
+    let host = host(dir.path()).await;
     let digest = add(&host, &skill_bytes("busy_wait")).await;
     let too_much = Narrowing {
         http: Some(vec!["https://example.com".into()]),
@@ -284,6 +296,7 @@ async fn granted_limits_apply_and_grants_never_exceed_requests() {
     };
     let err = host
         .approve("busy-wait", &digest, &too_much, OWNER)
+        .await
         .unwrap_err();
     assert_eq!(err.code(), codes::REGISTRY_GRANT_EXCEEDS_REQUEST);
 
@@ -294,7 +307,9 @@ async fn granted_limits_apply_and_grants_never_exceed_requests() {
         },
         ..Narrowing::default()
     };
-    host.approve("busy-wait", &digest, &tight, OWNER).unwrap();
+    host.approve("busy-wait", &digest, &tight, OWNER)
+        .await
+        .unwrap();
     let inv = host.invoke("busy-wait", "{}", "caller").await.unwrap();
     let err = inv.result.unwrap_err();
     assert_eq!(err.code(), codes::TIMEOUT);
@@ -305,7 +320,7 @@ async fn granted_limits_apply_and_grants_never_exceed_requests() {
 async fn a_newer_schema_or_a_corrupted_database_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let host = host(dir.path());
+        let host = host(dir.path()).await;
         add(&host, &skill_bytes("echo")).await;
     }
     let db = dir.path().join("registry.db");
@@ -319,7 +334,9 @@ async fn a_newer_schema_or_a_corrupted_database_is_refused_untouched() {
         .unwrap();
     drop(conn);
     let newer = std::fs::read(&db).unwrap();
-    let err = SkillHost::open(&HostConfig::default(), dir.path()).unwrap_err();
+    let err = SkillHost::open(&HostConfig::default(), dir.path())
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), codes::REGISTRY_SCHEMA_TOO_NEW);
     assert!(err.to_string().contains("99"), "{err}");
     assert_eq!(std::fs::read(&db).unwrap(), newer);
@@ -330,7 +347,9 @@ async fn a_newer_schema_or_a_corrupted_database_is_refused_untouched() {
         *b = 0xA5;
     }
     std::fs::write(&db, &corrupted).unwrap();
-    let err = SkillHost::open(&HostConfig::default(), dir.path()).unwrap_err();
+    let err = SkillHost::open(&HostConfig::default(), dir.path())
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), codes::REGISTRY_CORRUPT, "{err}");
     assert_eq!(std::fs::read(&db).unwrap(), corrupted);
 
@@ -340,14 +359,16 @@ async fn a_newer_schema_or_a_corrupted_database_is_refused_untouched() {
         b"definitely not sqlite, just some text that is long enough",
     )
     .unwrap();
-    let err = SkillHost::open(&HostConfig::default(), dir.path()).unwrap_err();
+    let err = SkillHost::open(&HostConfig::default(), dir.path())
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), codes::REGISTRY_CORRUPT, "{err}");
 }
 
 #[tokio::test]
 async fn adding_an_invalid_module_stores_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let host = host(dir.path());
+    let host = host(dir.path()).await;
     for bytes in [
         b"nope".to_vec(),
         skill_bytes("not-a-skill"),

@@ -1,52 +1,24 @@
-//! The audit sink: one JSON line per event, appended to `<data-dir>/audit.log`
-//! (0600) and flushed to disk before the operation it records returns. If
-//! the line cannot be written, the operation fails with `audit.unavailable`.
+//! The audit log: every decision and every check, allowed or denied, as a
+//! hash-chained JSON line flushed to disk before the operation it records
+//! returns. If a record cannot be written, the operation fails closed with
+//! `audit.unavailable`.
 //!
-//! Records never carry input content, outputs or secret values: only codes,
-//! names, digests, sizes and hashes.
+//! Records never carry inputs, outputs or secret values: only codes, names,
+//! digests, sizes, hashes and measurements.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+mod log;
+mod record;
+
+use std::path::Path;
 use std::sync::Mutex;
 
-use cap_std::ambient_authority;
-use cap_std::fs::{Dir, OpenOptions, OpenOptionsExt};
-use serde::Serialize;
-use serde_json::Value;
+pub use log::{
+    AuditLog, Broken, ChainPoint, DIR, OpenReport, Verified, read_all, segments, verify,
+};
+pub use record::{AuditEvent, AuditRecord, GENESIS, Metrics};
 
 use crate::codes::{self, Code};
-
-/// Name of the log file in the data dir.
-pub const FILE: &str = "audit.log";
-
-/// One audit event.
-#[derive(Debug, Clone, Serialize)]
-pub struct AuditEvent {
-    /// RFC 3339, UTC.
-    pub ts: String,
-    /// What happened, e.g. `skill.approve` or `invoke`.
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    /// `ok`, or the stable code of the refusal or failure.
-    pub code: Code,
-    /// Who: an owner's name or a caller id.
-    pub actor: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skill: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub digest: Option<String>,
-    #[serde(skip_serializing_if = "Value::is_null")]
-    pub detail: Value,
-}
-
-/// Where events go.
-#[derive(Debug)]
-pub enum AuditSink {
-    /// Appended to `audit.log` in the data dir.
-    File(PathBuf),
-    /// Kept in memory for the life of the process (`skillhost dev`, tests).
-    Memory(Mutex<Vec<AuditEvent>>),
-}
+use crate::config::AuditConfig;
 
 /// The event could not be recorded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,97 +31,255 @@ impl AuditUnavailable {
     }
 }
 
+/// Where events go.
+#[derive(Debug)]
+pub enum AuditSink {
+    /// The durable, hash-chained log in the data dir.
+    Log(AuditLog),
+    /// Kept in memory for the life of the process (`skillhost dev`).
+    Memory(Mutex<Vec<AuditRecord>>),
+}
+
 impl AuditSink {
-    pub fn in_dir(data_dir: &Path) -> Self {
-        AuditSink::File(data_dir.to_path_buf())
+    /// Open the log in `data_dir`. A torn tail left by a crash is repaired
+    /// and the repair is itself recorded.
+    pub async fn open(data_dir: &Path, config: &AuditConfig) -> Result<Self, AuditUnavailable> {
+        let (log, report) = AuditLog::open(data_dir, config).map_err(AuditUnavailable)?;
+        let sink = AuditSink::Log(log);
+        if report.repaired_bytes > 0 || report.pruned_segments > 0 {
+            sink.record(AuditEvent {
+                kind: "audit.open".into(),
+                code: codes::OK.into(),
+                outcome: "ok".into(),
+                actor: "host".into(),
+                detail: serde_json::json!({
+                    "repaired_torn_bytes": report.repaired_bytes,
+                    "pruned_segments": report.pruned_segments,
+                }),
+                ..AuditEvent::default()
+            })
+            .await?;
+        }
+        Ok(sink)
     }
 
     pub fn in_memory() -> Self {
         AuditSink::Memory(Mutex::default())
     }
 
-    /// Append one event durably.
-    pub fn record(&self, event: AuditEvent) -> Result<(), AuditUnavailable> {
+    /// Append one event and wait until it is durable.
+    pub async fn record(&self, event: AuditEvent) -> Result<(), AuditUnavailable> {
         match self {
-            AuditSink::Memory(events) => {
-                events.lock().unwrap_or_else(|p| p.into_inner()).push(event);
+            AuditSink::Log(log) => log.record(event).await.map_err(AuditUnavailable),
+            AuditSink::Memory(records) => {
+                let mut records = records.lock().unwrap_or_else(|p| p.into_inner());
+                let (seq, prev) = records
+                    .last()
+                    .map_or((1, GENESIS.to_string()), |r| (r.seq + 1, r.hash.clone()));
+                records.push(AuditRecord::new(
+                    seq,
+                    log::now_ts(),
+                    String::new(),
+                    event,
+                    prev,
+                ));
                 Ok(())
             }
-            AuditSink::File(root) => {
-                let mut line = serde_json::to_vec(&event).expect("events serialise");
-                line.push(b'\n');
-                let append = || -> std::io::Result<()> {
-                    let dir = Dir::open_ambient_dir(root, ambient_authority())?;
-                    let mut options = OpenOptions::new();
-                    options.append(true).create(true).mode(0o600);
-                    let mut file = dir.open_with(FILE, &options)?;
-                    // One write call per record: appends do not interleave.
-                    file.write_all(&line)?;
-                    file.sync_data()
-                };
-                append().map_err(|e| AuditUnavailable(e.to_string()))
-            }
         }
     }
 
-    /// Events recorded in memory (empty for the file sink).
-    pub fn memory_events(&self) -> Vec<AuditEvent> {
+    /// Records kept in memory (empty for the durable log).
+    pub fn memory_records(&self) -> Vec<AuditRecord> {
         match self {
-            AuditSink::Memory(events) => events.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-            AuditSink::File(_) => Vec::new(),
+            AuditSink::Memory(records) => records.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            AuditSink::Log(_) => Vec::new(),
         }
     }
-}
-
-/// The current time as RFC 3339 (UTC, seconds).
-pub fn now() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
-    fn event(kind: &'static str) -> AuditEvent {
+    fn event(kind: &str) -> AuditEvent {
         AuditEvent {
-            ts: now(),
-            kind,
-            code: "ok",
+            kind: kind.into(),
+            code: "ok".into(),
+            outcome: "ok".into(),
             actor: "tester".into(),
-            skill: Some("echo".into()),
-            digest: None,
-            detail: Value::Null,
+            ..AuditEvent::default()
         }
     }
 
-    #[test]
-    fn appends_json_lines_privately() {
-        use std::os::unix::fs::PermissionsExt;
-        let tmp = tempfile::tempdir().unwrap();
-        let sink = AuditSink::in_dir(tmp.path());
-        sink.record(event("one")).unwrap();
-        sink.record(event("two")).unwrap();
-        let path = tmp.path().join(FILE);
-        let text = std::fs::read_to_string(&path).unwrap();
-        let kinds: Vec<String> = text
-            .lines()
-            .map(|l| {
-                serde_json::from_str::<Value>(l).unwrap()["type"]
-                    .as_str()
+    fn lines(dir: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        for s in segments(&dir.join(DIR)).unwrap() {
+            out.extend(
+                std::fs::read_to_string(s)
                     .unwrap()
-                    .to_string()
-            })
-            .collect();
-        assert_eq!(kinds, ["one", "two"]);
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+                    .lines()
+                    .map(str::to_string),
+            );
+        }
+        out
     }
 
-    #[test]
-    fn an_unwritable_log_is_reported() {
-        let sink = AuditSink::in_dir(Path::new("/nonexistent/skillhost-data"));
-        assert!(sink.record(event("x")).is_err());
+    #[tokio::test]
+    async fn records_chain_and_verify_privately() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sink = AuditSink::open(tmp.path(), &AuditConfig::default())
+            .await
+            .unwrap();
+        for i in 0..5 {
+            sink.record(event(&format!("e{i}"))).await.unwrap();
+        }
+        drop(sink);
+        let v = verify(tmp.path()).unwrap();
+        assert_eq!((v.records, v.first_seq, v.last_seq), (5, 1, 5));
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&tmp.path().join(DIR)), 0o700);
+        assert_eq!(mode(&segments(&tmp.path().join(DIR)).unwrap()[0]), 0o600);
+        // Reopening continues the chain.
+        let sink = AuditSink::open(tmp.path(), &AuditConfig::default())
+            .await
+            .unwrap();
+        sink.record(event("after")).await.unwrap();
+        drop(sink);
+        assert_eq!(verify(tmp.path()).unwrap().last_seq, 6);
+    }
+
+    async fn five(dir: &Path) -> Vec<String> {
+        let sink = AuditSink::open(dir, &AuditConfig::default()).await.unwrap();
+        for i in 0..5 {
+            sink.record(event(&format!("e{i}"))).await.unwrap();
+        }
+        drop(sink);
+        lines(dir)
+    }
+
+    fn rewrite(dir: &Path, lines: &[String]) {
+        let seg = &segments(&dir.join(DIR)).unwrap()[0];
+        let mut text = lines.join("\n");
+        text.push('\n');
+        std::fs::write(seg, text).unwrap();
+    }
+
+    #[tokio::test]
+    async fn verify_catches_edits_deletions_truncation_and_reordering() {
+        type Mutation = fn(&mut Vec<String>);
+        let cases: [(&str, Mutation); 5] = [
+            ("edited", |l| l[2] = l[2].replace("\"e2\"", "\"e9\"")),
+            ("deleted middle", |l| {
+                l.remove(2);
+            }),
+            ("truncated tail", |l| {
+                l.pop();
+            }),
+            ("reordered", |l| l.swap(1, 2)),
+            ("forged field", |l| {
+                l[3] = l[3].replacen('{', "{\"extra\":1,", 1)
+            }),
+        ];
+        for (what, mutate) in cases {
+            let tmp = tempfile::tempdir().unwrap();
+            let mut l = five(tmp.path()).await;
+            mutate(&mut l);
+            rewrite(tmp.path(), &l);
+            let broken = verify(tmp.path()).expect_err(what);
+            assert!(!broken.reason.is_empty(), "{what}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_torn_tail_is_detected_then_repaired_on_open() {
+        let tmp = tempfile::tempdir().unwrap();
+        let l = five(tmp.path()).await;
+        let seg = segments(&tmp.path().join(DIR)).unwrap()[0].clone();
+        let mut bytes = std::fs::read(&seg).unwrap();
+        bytes.extend_from_slice(&l[4].as_bytes()[..40]);
+        std::fs::write(&seg, &bytes).unwrap();
+        assert!(verify(tmp.path()).unwrap_err().reason.contains("torn"));
+
+        let sink = AuditSink::open(tmp.path(), &AuditConfig::default())
+            .await
+            .unwrap();
+        drop(sink);
+        let v = verify(tmp.path()).unwrap();
+        assert_eq!(v.last_seq, 6, "five records plus the repair record");
+        let all = read_all(tmp.path()).unwrap();
+        assert_eq!(all.last().unwrap().kind, "audit.open");
+    }
+
+    #[tokio::test]
+    async fn pruning_keeps_the_rest_verifiable() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join(DIR);
+        let l = five(tmp.path()).await;
+        // Move the first three records into an old segment dated 2001.
+        let old: Vec<String> = l[..3].to_vec();
+        let rest: Vec<String> = l[3..].to_vec();
+        let make_old = |line: &str| -> String {
+            let mut r: AuditRecord = serde_json::from_str(line).unwrap();
+            r.ts = "2001-01-01T00:00:00.000Z".into();
+            serde_json::to_string(&r).unwrap()
+        };
+        // Re-chain the old ones with their new timestamps.
+        let mut prev = GENESIS.to_string();
+        let mut rechained = Vec::new();
+        for line in &old {
+            let mut r: AuditRecord = serde_json::from_str(&make_old(line)).unwrap();
+            r.prev = prev.clone();
+            r.hash = r.compute_hash();
+            prev = r.hash.clone();
+            rechained.push(serde_json::to_string(&r).unwrap());
+        }
+        let mut rest_rechained = Vec::new();
+        for line in &rest {
+            let mut r: AuditRecord = serde_json::from_str(line).unwrap();
+            r.prev = prev.clone();
+            r.hash = r.compute_hash();
+            prev = r.hash.clone();
+            rest_rechained.push(serde_json::to_string(&r).unwrap());
+        }
+        for s in segments(&dir).unwrap() {
+            std::fs::remove_file(s).unwrap();
+        }
+        std::fs::write(dir.join("000000000001.jsonl"), rechained.join("\n") + "\n").unwrap();
+        std::fs::write(
+            dir.join("000000000004.jsonl"),
+            rest_rechained.join("\n") + "\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("head"),
+            format!("{{\"seq\":5,\"hash\":\"{prev}\"}}"),
+        )
+        .unwrap();
+        assert_eq!(verify(tmp.path()).unwrap().records, 5);
+
+        let config = AuditConfig {
+            retention_days: 30,
+            ..AuditConfig::default()
+        };
+        drop(AuditSink::open(tmp.path(), &config).await.unwrap());
+        let v = verify(tmp.path()).unwrap();
+        assert_eq!(v.first_seq, 4, "records 1-3 were pruned");
+        assert_eq!(v.last_seq, 6, "plus the record of the pruning itself");
+    }
+
+    #[tokio::test]
+    async fn an_unwritable_log_is_reported() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sink = AuditSink::open(tmp.path(), &AuditConfig::default())
+            .await
+            .unwrap();
+        sink.record(event("first")).await.unwrap();
+        let seg = segments(&tmp.path().join(DIR)).unwrap()[0].clone();
+        // Replace the segment with a directory: every further write fails.
+        std::fs::remove_file(&seg).unwrap();
+        std::fs::create_dir(&seg).unwrap();
+        let sink2 = AuditSink::open(tmp.path(), &AuditConfig::default()).await;
+        assert!(sink2.is_err());
     }
 }

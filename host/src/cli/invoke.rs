@@ -68,11 +68,11 @@ pub fn invoke(ctx: &Context, args: InvokeArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let host = match SkillHost::open(&ctx.config, &ctx.data_dir) {
-        Ok(h) => h,
-        Err(e) => return fail(&e.to_json()),
-    };
-    match rt.block_on(host.invoke(&args.name, &input, &ctx.actor)) {
+    let result = rt.block_on(async {
+        let host = SkillHost::open(&ctx.config, &ctx.data_dir).await?;
+        host.invoke(&args.name, &input, &ctx.actor).await
+    });
+    match result {
         Ok(invocation) => finish(invocation, args.usage),
         Err(e) => fail(&e.to_json()),
     }
@@ -113,7 +113,9 @@ pub fn dev(ctx: &Context, args: DevArgs) -> ExitCode {
     eprint!("{}", print::review(version));
     eprintln!("dev: approving everything requested, for this process only");
     let name = version.name.to_string();
-    if let Err(e) = host.approve(&name, &version.digest, &Narrowing::default(), &ctx.actor) {
+    if let Err(e) =
+        rt.block_on(host.approve(&name, &version.digest, &Narrowing::default(), &ctx.actor))
+    {
         return fail(&e.to_json());
     }
     match rt.block_on(host.invoke(&name, &input, &ctx.actor)) {

@@ -1,5 +1,6 @@
 //! The `skillhost` command line.
 
+mod audit;
 mod input;
 mod invoke;
 mod owner;
@@ -50,6 +51,9 @@ pub enum Command {
     /// Owner commands: add, review, approve, reject, revoke, disable, enable.
     #[command(subcommand)]
     Skill(owner::SkillCommand),
+    /// Verify and query the audit log.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Invoke the approved version of a skill by name.
     Invoke(invoke::InvokeArgs),
     /// Run a local module for its author, through a throw-away in-memory
@@ -105,6 +109,7 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Skill(cmd) => owner::run(&ctx, cmd),
+        Command::Audit(cmd) => audit::run(&ctx, cmd),
         Command::Invoke(args) => invoke::invoke(&ctx, args),
         Command::Dev(args) => invoke::dev(&ctx, args),
     }
@@ -116,6 +121,7 @@ fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 

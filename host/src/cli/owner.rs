@@ -111,7 +111,10 @@ pub fn run(ctx: &Context, cmd: SkillCommand) -> ExitCode {
 }
 
 fn run_inner(ctx: &Context, cmd: SkillCommand) -> Result<(), ExitCode> {
-    let host = SkillHost::open(&ctx.config, &ctx.data_dir).map_err(|e| fail(&e.to_json()))?;
+    let rt = runtime()?;
+    let host = rt
+        .block_on(SkillHost::open(&ctx.config, &ctx.data_dir))
+        .map_err(|e| fail(&e.to_json()))?;
     let who = ctx.actor.as_str();
     match cmd {
         SkillCommand::Add { module, json } => {
@@ -161,8 +164,8 @@ fn run_inner(ctx: &Context, cmd: SkillCommand) -> Result<(), ExitCode> {
                     output_bytes: a.output_bytes,
                 },
             };
-            let v = host
-                .approve(&a.name, &d, &narrowing, who)
+            let v = rt
+                .block_on(host.approve(&a.name, &d, &narrowing, who))
                 .map_err(|e| fail(&e.to_json()))?;
             if a.json {
                 print_json(&v);
@@ -176,25 +179,25 @@ fn run_inner(ctx: &Context, cmd: SkillCommand) -> Result<(), ExitCode> {
             }
         }
         SkillCommand::Reject { name, digest: raw } => {
-            let v = host
-                .reject(&name, &digest(&raw)?, who)
+            let v = rt
+                .block_on(host.reject(&name, &digest(&raw)?, who))
                 .map_err(|e| fail(&e.to_json()))?;
             println!("rejected {} ({})", v.name, v.digest);
         }
         SkillCommand::Revoke { name, digest: raw } => {
             let d = raw.as_deref().map(digest).transpose()?;
-            let v = host
-                .revoke(&name, d.as_ref(), who)
+            let v = rt
+                .block_on(host.revoke(&name, d.as_ref(), who))
                 .map_err(|e| fail(&e.to_json()))?;
             println!("revoked {} ({})", v.name, v.digest);
         }
         SkillCommand::Disable { name } => {
-            host.set_disabled(&name, true, who)
+            rt.block_on(host.set_disabled(&name, true, who))
                 .map_err(|e| fail(&e.to_json()))?;
             println!("disabled {name}");
         }
         SkillCommand::Enable { name } => {
-            host.set_disabled(&name, false, who)
+            rt.block_on(host.set_disabled(&name, false, who))
                 .map_err(|e| fail(&e.to_json()))?;
             println!("enabled {name}");
         }

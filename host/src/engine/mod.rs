@@ -9,6 +9,7 @@ mod ticker;
 use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
@@ -70,6 +71,42 @@ pub enum ArtifactSource {
     Recompiled { reason: String },
 }
 
+/// Counters of what the engine ran: the proof that refused invocations never
+/// started an instance, and that the concurrency cap held.
+#[derive(Debug, Default)]
+pub struct EngineStats {
+    instances: AtomicU64,
+    in_flight: AtomicU64,
+    peak_in_flight: AtomicU64,
+}
+
+impl EngineStats {
+    /// Fresh instances started (metadata and invoke calls).
+    pub fn instances(&self) -> u64 {
+        self.instances.load(Ordering::SeqCst)
+    }
+
+    /// Most instances that ever ran at once.
+    pub fn peak_in_flight(&self) -> u64 {
+        self.peak_in_flight.load(Ordering::SeqCst)
+    }
+
+    fn enter(self: &Arc<Self>) -> InFlight {
+        self.instances.fetch_add(1, Ordering::SeqCst);
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(self.clone())
+    }
+}
+
+struct InFlight(Arc<EngineStats>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// The engine every skill runs on. Cheap to share behind an `Arc`.
 pub struct SkillEngine {
     engine: Engine,
@@ -79,6 +116,7 @@ pub struct SkillEngine {
     limits: Limits,
     slots: Arc<Semaphore>,
     egress: Arc<EgressClient>,
+    stats: Arc<EngineStats>,
     _ticker: EpochTicker,
 }
 
@@ -123,8 +161,14 @@ impl SkillEngine {
             limits: config.limits.clone(),
             slots: Arc::new(Semaphore::new(config.engine.max_concurrent as usize)),
             egress,
+            stats: Arc::default(),
             _ticker: ticker,
         })
+    }
+
+    /// What this engine has run.
+    pub fn stats(&self) -> &EngineStats {
+        &self.stats
     }
 
     /// The owner's default limits.
@@ -191,6 +235,7 @@ impl SkillEngine {
             source,
             slots: self.slots.clone(),
             egress: self.egress.clone(),
+            stats: self.stats.clone(),
         })
     }
 
@@ -241,6 +286,7 @@ pub struct LoadedSkill {
     source: ArtifactSource,
     slots: Arc<Semaphore>,
     egress: Arc<EgressClient>,
+    stats: Arc<EngineStats>,
 }
 
 impl LoadedSkill {
@@ -261,6 +307,7 @@ impl LoadedSkill {
             .acquire()
             .await
             .expect("the slot semaphore is never closed");
+        let _running = self.stats.enter();
         sandbox::call(
             &self.engine,
             &self.pre,
@@ -302,6 +349,7 @@ impl LoadedSkill {
             .acquire()
             .await
             .expect("the slot semaphore is never closed");
+        let _running = self.stats.enter();
         sandbox::call(
             &self.engine,
             &self.pre,

@@ -33,6 +33,8 @@ pub enum InvokeError {
     },
     #[error("skill returned an error: {code}: {message}")]
     SkillError { code: String, message: String },
+    #[error("output does not match the skill's output schema: {}", errors.join("; "))]
+    OutputSchemaInvalid { errors: Vec<String> },
     #[error("host failure: {0}")]
     Internal(String),
 }
@@ -50,6 +52,7 @@ impl InvokeError {
             InvokeError::OutputNotJson { .. } => codes::OUTPUT_INVALID_JSON,
             InvokeError::Trapped { .. } => codes::SKILL_TRAPPED,
             InvokeError::SkillError { .. } => codes::SKILL_ERROR,
+            InvokeError::OutputSchemaInvalid { .. } => codes::OUTPUT_SCHEMA_INVALID,
             InvokeError::Internal(_) => codes::HOST_INTERNAL,
         }
     }
@@ -79,6 +82,7 @@ impl InvokeError {
             }
             InvokeError::FuelExhausted { limit } => serde_json::json!({ "limit": limit }),
             InvokeError::Timeout { limit_ms } => serde_json::json!({ "limit_ms": limit_ms }),
+            InvokeError::OutputSchemaInvalid { errors } => serde_json::json!({ "errors": errors }),
             _ => serde_json::json!({}),
         };
         if let (Some(b), serde_json::Value::Object(e)) = (body.as_object_mut(), extra) {
@@ -120,6 +124,7 @@ mod tests {
                 detail: None,
             },
             InvokeError::skill_error("x", "y"),
+            InvokeError::OutputSchemaInvalid { errors: vec![] },
             InvokeError::Internal(String::new()),
         ];
         for e in samples {

@@ -1,0 +1,454 @@
+//! The audit log on disk: `<data-dir>/audit/<first-seq>.jsonl` segments of
+//! hash-chained JSON lines (0600, directory 0700), a `head` file naming the
+//! newest record (to detect a truncated tail), and, after pruning, an
+//! `anchor` file naming the last pruned record (so the rest still verifies).
+//!
+//! One writer thread owns the files. Records that arrive while it is busy
+//! are written together and made durable with one fsync (group commit);
+//! every caller waits until its own record is on disk.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use super::record::{AuditEvent, AuditRecord, GENESIS};
+use crate::config::AuditConfig;
+
+/// Directory of the log inside the data dir.
+pub const DIR: &str = "audit";
+const HEAD: &str = "head";
+const ANCHOR: &str = "anchor";
+/// Most records written with one fsync.
+const MAX_BATCH: usize = 512;
+
+/// A position in the chain: a record's sequence number and hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainPoint {
+    pub seq: u64,
+    pub hash: String,
+}
+
+struct Job {
+    event: AuditEvent,
+    done: tokio::sync::oneshot::Sender<Result<(), String>>,
+}
+
+/// The open log. Dropping it stops the writer after it drains.
+pub struct AuditLog {
+    tx: Mutex<Option<mpsc::Sender<Job>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditLog")
+    }
+}
+
+fn segment_name(first_seq: u64) -> String {
+    format!("{first_seq:012}.jsonl")
+}
+
+/// Segment files of a log directory, oldest first.
+pub fn segments(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    out.sort();
+    Ok(out)
+}
+
+pub(crate) fn read_point(path: &Path) -> Option<ChainPoint> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
+fn write_point(dir: &Path, name: &str, point: &ChainPoint, durable: bool) -> std::io::Result<()> {
+    let tmp = dir.join(format!("{name}.tmp"));
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(&serde_json::to_vec(point).expect("points serialise"))?;
+    if durable {
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, dir.join(name))?;
+    if durable {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+fn day_of(ts: &str) -> &str {
+    ts.get(..10).unwrap_or(ts)
+}
+
+pub(crate) fn now_ts() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+/// The writer's view of the chain.
+struct Tail {
+    dir: PathBuf,
+    file: Option<File>,
+    day: String,
+    last: ChainPoint,
+}
+
+impl Tail {
+    /// Append records for `events` durably, or nothing at all.
+    fn append(&mut self, events: Vec<AuditEvent>) -> Result<(), String> {
+        let ts = now_ts();
+        if self.file.is_none() || day_of(&ts) != self.day {
+            let path = self.dir.join(segment_name(self.last.seq + 1));
+            let file = OpenOptions::new()
+                .append(true)
+                .create(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+            File::open(&self.dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| e.to_string())?;
+            self.file = Some(file);
+            self.day = day_of(&ts).to_string();
+        }
+        let file = self.file.as_mut().expect("opened above");
+        let mut bytes = Vec::new();
+        let mut last = self.last.clone();
+        for event in events {
+            let record = AuditRecord::new(
+                last.seq + 1,
+                ts.clone(),
+                random_id(),
+                event,
+                last.hash.clone(),
+            );
+            last = ChainPoint {
+                seq: record.seq,
+                hash: record.hash.clone(),
+            };
+            bytes.extend_from_slice(&record.to_line());
+        }
+        let before = file
+            .metadata()
+            .map(|m| m.len())
+            .map_err(|e| e.to_string())?;
+        if let Err(e) = file.write_all(&bytes).and_then(|_| file.sync_data()) {
+            // Leave no partial record behind; the chain stays where it was.
+            let _ = file.set_len(before);
+            return Err(e.to_string());
+        }
+        self.last = last;
+        // Not fsynced: after a crash the head may lag the log, which verify
+        // accepts; only a log shorter than its head is a truncation.
+        let _ = write_point(&self.dir, HEAD, &self.last, false);
+        Ok(())
+    }
+}
+
+fn random_id() -> String {
+    hex::encode(rand::random::<[u8; 8]>())
+}
+
+/// What opening the log found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct OpenReport {
+    /// Bytes of an incomplete last record that were cut off.
+    pub repaired_bytes: u64,
+    /// Segments deleted by retention.
+    pub pruned_segments: usize,
+}
+
+impl AuditLog {
+    /// Open (creating if needed) the log in `data_dir`: repair a torn tail,
+    /// apply retention, and start the writer.
+    pub fn open(data_dir: &Path, config: &AuditConfig) -> Result<(Self, OpenReport), String> {
+        let dir = data_dir.join(DIR);
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let mut report = OpenReport::default();
+        if config.retention_days > 0 {
+            report.pruned_segments =
+                prune(&dir, config.retention_days).map_err(|e| format!("retention: {e}"))?;
+        }
+        let anchor = read_point(&dir.join(ANCHOR)).unwrap_or(ChainPoint {
+            seq: 0,
+            hash: GENESIS.to_string(),
+        });
+        let mut last = anchor;
+        let mut file = None;
+        let mut day = String::new();
+        if let Some(active) = segments(&dir).map_err(|e| e.to_string())?.pop() {
+            let mut f = OpenOptions::new()
+                .read(true)
+                .append(true)
+                .open(&active)
+                .map_err(|e| format!("cannot open {}: {e}", active.display()))?;
+            let mut bytes = Vec::new();
+            f.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+            let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            if complete < bytes.len() {
+                // A crash tore the last write: drop the partial record.
+                f.set_len(complete as u64)
+                    .map_err(|e| format!("cannot repair the audit tail: {e}"))?;
+                f.sync_all().map_err(|e| e.to_string())?;
+                f.seek(SeekFrom::End(0)).map_err(|e| e.to_string())?;
+                report.repaired_bytes = (bytes.len() - complete) as u64;
+            }
+            if let Some(line) = bytes[..complete]
+                .split(|b| *b == b'\n')
+                .rev()
+                .find(|l| !l.is_empty())
+            {
+                let record: AuditRecord = serde_json::from_slice(line).map_err(|_| {
+                    "the last audit record is unreadable; run `skillhost audit verify`".to_string()
+                })?;
+                if record.compute_hash() != record.hash {
+                    return Err(
+                        "the last audit record fails its hash; run `skillhost audit verify`".into(),
+                    );
+                }
+                day = day_of(&record.ts).to_string();
+                last = ChainPoint {
+                    seq: record.seq,
+                    hash: record.hash,
+                };
+                file = Some(f);
+            }
+        }
+        let mut tail = Tail {
+            dir,
+            file,
+            day,
+            last,
+        };
+        let group = config.group_commit;
+        let (tx, rx) = mpsc::channel::<Job>();
+        let writer = std::thread::Builder::new()
+            .name("skillhost-audit".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut jobs = vec![first];
+                    while group && jobs.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(j) => jobs.push(j),
+                            Err(_) => break,
+                        }
+                    }
+                    let (events, waiters): (Vec<_>, Vec<_>) =
+                        jobs.into_iter().map(|j| (j.event, j.done)).unzip();
+                    let result = tail.append(events);
+                    for w in waiters {
+                        let _ = w.send(result.clone());
+                    }
+                }
+            })
+            .map_err(|e| format!("cannot start the audit writer: {e}"))?;
+        Ok((
+            AuditLog {
+                tx: Mutex::new(Some(tx)),
+                writer: Mutex::new(Some(writer)),
+            },
+            report,
+        ))
+    }
+
+    /// Append a record and wait until it is on disk.
+    pub async fn record(&self, event: AuditEvent) -> Result<(), String> {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        {
+            let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+            let tx = tx.as_ref().ok_or("the audit log is closed")?;
+            tx.send(Job { event, done })
+                .map_err(|_| "the audit writer stopped".to_string())?;
+        }
+        wait.await
+            .map_err(|_| "the audit writer stopped".to_string())?
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        drop(self.tx.lock().unwrap_or_else(|p| p.into_inner()).take());
+        if let Some(w) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = w.join();
+        }
+    }
+}
+
+/// Delete whole segments older than `days` (never the newest), oldest
+/// first, writing the anchor before each deletion.
+fn prune(dir: &Path, days: u32) -> std::io::Result<usize> {
+    let cutoff = SystemTime::now() - Duration::from_secs(u64::from(days) * 86_400);
+    let cutoff = humantime::format_rfc3339_millis(cutoff).to_string();
+    let mut all = segments(dir)?;
+    all.pop();
+    let mut pruned = 0;
+    for segment in all {
+        let text = std::fs::read_to_string(&segment)?;
+        let Some(last) = text.lines().rev().find(|l| !l.is_empty()) else {
+            std::fs::remove_file(&segment)?;
+            continue;
+        };
+        let Ok(record) = serde_json::from_str::<AuditRecord>(last) else {
+            break;
+        };
+        if record.ts >= cutoff {
+            break;
+        }
+        write_point(
+            dir,
+            ANCHOR,
+            &ChainPoint {
+                seq: record.seq,
+                hash: record.hash,
+            },
+            true,
+        )?;
+        std::fs::remove_file(&segment)?;
+        pruned += 1;
+    }
+    Ok(pruned)
+}
+
+/// The first problem `verify` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broken {
+    /// Sequence number where the problem shows (the expected one).
+    pub seq: u64,
+    pub segment: String,
+    pub line: usize,
+    pub reason: String,
+}
+
+/// A verified log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub records: u64,
+    pub first_seq: u64,
+    pub last_seq: u64,
+    pub segments: usize,
+}
+
+/// Walk the whole chain from the anchor (or genesis) to the head.
+pub fn verify(data_dir: &Path) -> Result<Verified, Broken> {
+    let dir = data_dir.join(DIR);
+    let anchor = read_point(&dir.join(ANCHOR)).unwrap_or(ChainPoint {
+        seq: 0,
+        hash: GENESIS.to_string(),
+    });
+    let broken = |seq: u64, segment: &Path, line: usize, reason: String| Broken {
+        seq,
+        segment: segment
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        line,
+        reason,
+    };
+    let all = segments(&dir).map_err(|e| {
+        broken(
+            anchor.seq + 1,
+            &dir,
+            0,
+            format!("cannot list segments: {e}"),
+        )
+    })?;
+    let mut expected = anchor.clone();
+    let mut records = 0;
+    for segment in &all {
+        let bytes = std::fs::read(segment)
+            .map_err(|e| broken(expected.seq + 1, segment, 0, format!("unreadable: {e}")))?;
+        if !bytes.is_empty() && bytes.last() != Some(&b'\n') {
+            let lines = bytes.split(|b| *b == b'\n').count();
+            return Err(broken(
+                expected.seq + 1,
+                segment,
+                lines,
+                "torn tail: the last record is incomplete".into(),
+            ));
+        }
+        for (i, line) in bytes
+            .split(|b| *b == b'\n')
+            .enumerate()
+            .filter(|(_, l)| !l.is_empty())
+        {
+            let at = |reason: String| broken(expected.seq + 1, segment, i + 1, reason);
+            let record: AuditRecord = serde_json::from_slice(line)
+                .map_err(|e| at(format!("unreadable or edited record: {e}")))?;
+            if record.seq != expected.seq + 1 {
+                return Err(at(format!(
+                    "missing or reordered record: expected seq {}, found {}",
+                    expected.seq + 1,
+                    record.seq
+                )));
+            }
+            if record.prev != expected.hash {
+                return Err(at(
+                    "the chain is broken: prev does not match the previous record".into(),
+                ));
+            }
+            if record.compute_hash() != record.hash {
+                return Err(at(
+                    "edited record: its hash does not match its content".into()
+                ));
+            }
+            expected = ChainPoint {
+                seq: record.seq,
+                hash: record.hash,
+            };
+            records += 1;
+        }
+    }
+    if let Some(head) = read_point(&dir.join(HEAD))
+        && head.seq > expected.seq
+    {
+        return Err(Broken {
+            seq: expected.seq + 1,
+            segment: all
+                .last()
+                .and_then(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            line: 0,
+            reason: format!(
+                "truncated: the log ends at seq {} but its head says {}",
+                expected.seq, head.seq
+            ),
+        });
+    }
+    Ok(Verified {
+        records,
+        first_seq: anchor.seq + 1,
+        last_seq: expected.seq,
+        segments: all.len(),
+    })
+}
+
+/// Every readable record, oldest first (for `audit query`).
+pub fn read_all(data_dir: &Path) -> std::io::Result<Vec<AuditRecord>> {
+    let mut out = Vec::new();
+    for segment in segments(&data_dir.join(DIR))? {
+        let text = std::fs::read_to_string(&segment)?;
+        out.extend(text.lines().filter_map(|l| serde_json::from_str(l).ok()));
+    }
+    Ok(out)
+}

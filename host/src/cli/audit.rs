@@ -1,0 +1,137 @@
+//! `skillhost audit …`: check and read the audit log.
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use serde_json::json;
+
+use super::{Context, fail};
+use crate::audit::{self, AuditRecord};
+use crate::codes;
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain and report the first broken, missing, reordered
+    /// or truncated record. Exit status 1 if the chain is broken.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print records, filtered.
+    Query {
+        /// Record type, e.g. invoke, egress, skill.approve.
+        #[arg(long = "type", value_name = "TYPE")]
+        kind: Option<String>,
+        #[arg(long)]
+        skill: Option<String>,
+        /// Stable code, e.g. rate.limited (or ok).
+        #[arg(long)]
+        code: Option<String>,
+        /// ok, denied or failed.
+        #[arg(long)]
+        outcome: Option<String>,
+        /// Records at or after this RFC 3339 time.
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Records before this RFC 3339 time.
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
+        /// At most this many (the newest).
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn normalise_time(raw: &str) -> Result<String, ExitCode> {
+    let t = humantime::parse_rfc3339_weak(raw).map_err(|e| {
+        fail(&json!({ "code": codes::HOST_CONFIG, "message": format!("{raw:?} is not an RFC 3339 time: {e}") }))
+    })?;
+    Ok(humantime::format_rfc3339_millis(t).to_string())
+}
+
+pub fn run(ctx: &Context, cmd: AuditCommand) -> ExitCode {
+    match cmd {
+        AuditCommand::Verify { json } => match audit::verify(&ctx.data_dir) {
+            Ok(v) => {
+                if json {
+                    println!(
+                        "{}",
+                        json!({ "ok": true, "records": v.records, "first_seq": v.first_seq, "last_seq": v.last_seq, "segments": v.segments })
+                    );
+                } else {
+                    println!(
+                        "audit log ok: {} records (seq {}..={}) in {} segment(s)",
+                        v.records, v.first_seq, v.last_seq, v.segments
+                    );
+                }
+                ExitCode::SUCCESS
+            }
+            Err(b) => fail(&json!({
+                "code": codes::AUDIT_CHAIN_BROKEN,
+                "message": format!("audit log broken at seq {} ({} line {}): {}", b.seq, b.segment, b.line, b.reason),
+                "seq": b.seq,
+                "segment": b.segment,
+                "line": b.line,
+            })),
+        },
+        AuditCommand::Query {
+            kind,
+            skill,
+            code,
+            outcome,
+            since,
+            until,
+            limit,
+            json,
+        } => {
+            let since = match since.as_deref().map(normalise_time).transpose() {
+                Ok(s) => s,
+                Err(c) => return c,
+            };
+            let until = match until.as_deref().map(normalise_time).transpose() {
+                Ok(s) => s,
+                Err(c) => return c,
+            };
+            let records = match audit::read_all(&ctx.data_dir) {
+                Ok(r) => r,
+                Err(e) => {
+                    return fail(
+                        &json!({ "code": codes::HOST_IO, "message": format!("cannot read the audit log: {e}") }),
+                    );
+                }
+            };
+            let keep = |r: &AuditRecord| {
+                kind.as_ref().is_none_or(|k| &r.kind == k)
+                    && skill.as_ref().is_none_or(|s| r.skill.as_ref() == Some(s))
+                    && code.as_ref().is_none_or(|c| &r.code == c)
+                    && outcome.as_ref().is_none_or(|o| &r.outcome == o)
+                    && since.as_ref().is_none_or(|t| &r.ts >= t)
+                    && until.as_ref().is_none_or(|t| &r.ts < t)
+            };
+            let matched: Vec<&AuditRecord> = records.iter().filter(|r| keep(r)).collect();
+            let shown = &matched[matched.len().saturating_sub(limit)..];
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(shown).expect("records serialise")
+                );
+            } else {
+                for r in shown {
+                    println!(
+                        "{} #{} {} {} {} actor={} skill={}",
+                        r.ts,
+                        r.seq,
+                        r.kind,
+                        r.outcome,
+                        r.code,
+                        r.actor.escape_debug(),
+                        r.skill.as_deref().unwrap_or("-")
+                    );
+                }
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}
