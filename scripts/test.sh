@@ -5,8 +5,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rustup target add wasm32-wasip2
+rm -rf target/test-artifacts
 cargo build --release --target wasm32-wasip2 --manifest-path skills-examples/Cargo.toml
 cargo fmt --all --check
 cargo fmt --all --check --manifest-path skills-examples/Cargo.toml
 cargo test --workspace --all-targets
 cargo test --workspace --doc
+
+# The secrets tests keep their data dirs and captured CLI output under
+# target/test-artifacts. None of it may hold the test token (TEST_TOKEN in
+# tests/e2e/servers.rs) in raw, base64 or hex form.
+token=sk-test-9f8e7d6c5b4a3921
+for form in "$token" "$(printf %s "$token" | base64)" "$(printf %s "$token" | od -An -tx1 | tr -d ' \n')"; do
+  if grep -rqF -- "$form" target/test-artifacts; then
+    echo "secret leak: the test token appears in target/test-artifacts" >&2
+    exit 1
+  fi
+done
+echo "secret scan: the test token appears nowhere in target/test-artifacts"

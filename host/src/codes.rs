@@ -51,6 +51,17 @@ pub const REGISTRY_CORRUPT: Code = "registry.corrupt";
 pub const REGISTRY_BUSY: Code = "registry.busy";
 pub const REGISTRY_STORAGE: Code = "registry.storage";
 pub const AUDIT_UNAVAILABLE: Code = "audit.unavailable";
+pub const SECRET_NO_KEY: Code = "secret.no_key";
+pub const SECRET_BAD_KEY: Code = "secret.bad_key";
+pub const SECRET_WRONG_KEY: Code = "secret.wrong_key";
+pub const SECRET_DECRYPT_FAILED: Code = "secret.decrypt_failed";
+pub const SECRET_NOT_GRANTED: Code = "secret.not_granted";
+pub const SECRET_NOT_SET: Code = "secret.not_set";
+pub const SECRET_DESTINATION_NOT_ALLOWED: Code = "secret.destination_not_allowed";
+pub const SECRET_BAD_PLACEHOLDER: Code = "secret.bad_placeholder";
+pub const SECRET_PLACEHOLDER_IN_BODY: Code = "secret.placeholder_in_body";
+pub const SECRET_INVALID: Code = "secret.invalid";
+pub const SECRET_REDACTED: Code = "secret.redacted";
 pub const AUDIT_CHAIN_BROKEN: Code = "audit.chain_broken";
 pub const RATE_LIMITED: Code = "rate.limited";
 pub const RATE_BUSY: Code = "rate.busy";
@@ -216,6 +227,50 @@ pub const ALL: &[(Code, &str)] = &[
     (
         AUDIT_UNAVAILABLE,
         "The audit log cannot be written; the operation's result is withheld.",
+    ),
+    (
+        SECRET_NO_KEY,
+        "No master key is configured (SKILLHOST_MASTER_KEY or the key file).",
+    ),
+    (
+        SECRET_BAD_KEY,
+        "The master key or key file is malformed or readable by group or others.",
+    ),
+    (
+        SECRET_WRONG_KEY,
+        "A secret is encrypted under a different master key; nothing was changed.",
+    ),
+    (
+        SECRET_DECRYPT_FAILED,
+        "A secret failed authentication: tampered, or moved from another skill, name or version.",
+    ),
+    (
+        SECRET_NOT_GRANTED,
+        "The skill used a secret it did not request or the owner did not grant; nothing was sent.",
+    ),
+    (
+        SECRET_NOT_SET,
+        "The skill used a granted secret that has no value; nothing was sent.",
+    ),
+    (
+        SECRET_DESTINATION_NOT_ALLOWED,
+        "The secret is not bound to this destination, or the scheme is not https; nothing was sent.",
+    ),
+    (
+        SECRET_BAD_PLACEHOLDER,
+        "A {{secret:NAME}} placeholder is malformed, nested, or outside a header value; nothing was sent.",
+    ),
+    (
+        SECRET_PLACEHOLDER_IN_BODY,
+        "A secret placeholder appeared in a request body; nothing was sent.",
+    ),
+    (
+        SECRET_INVALID,
+        "A secret name, value or destination given to `secret set` is not acceptable.",
+    ),
+    (
+        SECRET_REDACTED,
+        "Audit only: a secret's value was found in what returned to or came out of a skill, and was replaced.",
     ),
     (
         AUDIT_CHAIN_BROKEN,

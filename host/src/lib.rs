@@ -36,6 +36,7 @@ pub mod egress;
 pub mod engine;
 pub mod registry;
 pub mod sandbox;
+pub mod secrets;
 pub mod skill_host;
 
 pub use config::{HostConfig, Limits};

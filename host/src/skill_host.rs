@@ -18,12 +18,14 @@ use crate::config::{HostConfig, Limits};
 use crate::contract;
 use crate::digest::ModuleDigest;
 use crate::egress::Destination;
+use crate::egress::Redaction;
 use crate::engine::{LoadError, LoadedSkill, SkillEngine};
 use crate::registry::{
     Actor, Declared, Inserted, LimitSet, Narrowing, Permissions, Registry, RegistryError,
     SkillName, SkillRecord, SkillVersion,
 };
 use crate::sandbox::{Invocation, InvokeError, check_input};
+use crate::secrets::{MasterKey, SecretError, SecretGrants, SecretSummary, Vault, redact};
 
 /// Why a host operation was refused before or instead of running a skill.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,6 +41,8 @@ pub enum HostError {
     Audit(#[from] AuditUnavailable),
     #[error(transparent)]
     Check(#[from] CheckError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
     /// The input was refused before the sandbox started.
     #[error("{0}")]
     Input(InvokeError),
@@ -52,6 +56,7 @@ impl HostError {
             HostError::Metadata(e) => e.code(),
             HostError::Audit(e) => e.code(),
             HostError::Check(e) => e.code(),
+            HostError::Secret(e) => e.code(),
             HostError::Input(e) => e.code(),
         }
     }
@@ -120,6 +125,7 @@ pub struct SkillHost {
     checker: Checker,
     audit: AuditSink,
     loaded: Mutex<HashMap<ModuleDigest, Arc<LoadedSkill>>>,
+    key: Option<MasterKey>,
 }
 
 impl std::fmt::Debug for SkillHost {
@@ -140,6 +146,12 @@ impl SkillHost {
     pub async fn open(config: &HostConfig, data_dir: &Path) -> Result<Self, HostError> {
         let registry = Registry::open(data_dir)?;
         let audit = AuditSink::open(data_dir, &config.audit).await?;
+        // No key is fine until a secret is used; a bad key is an error now.
+        let key = match MasterKey::load(&data_dir.join(crate::secrets::key::FILE)) {
+            Ok(k) => Some(k),
+            Err(SecretError::NoKey(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
         Ok(SkillHost {
             config: config.clone(),
             engine: SkillEngine::new(config, Some(data_dir))?,
@@ -147,6 +159,7 @@ impl SkillHost {
             checker: Checker::new(config),
             audit,
             loaded: Mutex::default(),
+            key,
         })
     }
 
@@ -160,6 +173,7 @@ impl SkillHost {
             checker: Checker::new(config),
             audit: AuditSink::in_memory(),
             loaded: Mutex::default(),
+            key: None,
         })
     }
 
@@ -479,6 +493,12 @@ impl SkillHost {
                 .iter()
                 .filter_map(|d| Destination::parse(d).ok())
                 .collect(),
+            secrets: Arc::new(crate::secrets::reveal(
+                self.registry.secrets(),
+                self.key.as_ref(),
+                name,
+                &granted.secrets,
+            )),
             _slot: slot,
         })
     }
@@ -509,8 +529,16 @@ impl SkillHost {
         .await?;
         let mut invocation = ready
             .skill
-            .invoke_granted(input, &ready.limits, &ready.destinations)
+            .invoke_with_secrets(
+                input,
+                &ready.limits,
+                &ready.destinations,
+                ready.secrets.clone(),
+            )
             .await;
+        // Scan what the skill produced for every secret it was granted.
+        let mut redactions = std::mem::take(&mut invocation.redactions);
+        redactions.extend(scrub(&mut invocation, &ready.secrets));
         if let Ok(output) = &invocation.result {
             let value: Value = serde_json::from_str(output).unwrap_or(Value::Null);
             if let Err(errors) = ready.schemas.check_output(&value) {
@@ -531,6 +559,19 @@ impl SkillHost {
                     ..Metrics::default()
                 },
                 detail: json!(event),
+            })
+            .await?;
+        }
+        for r in &redactions {
+            self.record(AuditEvent {
+                kind: "secret.redacted".into(),
+                code: codes::SECRET_REDACTED.into(),
+                outcome: "ok".into(),
+                actor: caller.into(),
+                skill: Some(name.into()),
+                digest: digest.clone(),
+                detail: json!({ "secret": r.name, "location": r.location, "count": r.count }),
+                ..AuditEvent::default()
             })
             .await?;
         }
@@ -569,6 +610,79 @@ impl SkillHost {
         Ok(invocation)
     }
 
+    fn vault(&self) -> Result<Vault<'_>, HostError> {
+        let key = self.key.as_ref().ok_or_else(|| {
+            SecretError::NoKey(format!(
+                "set {} or run `skillhost secret init-key`",
+                crate::secrets::key::ENV
+            ))
+        })?;
+        Ok(Vault::new(self.registry.secrets(), key))
+    }
+
+    /// Set a secret for `skill`, bound to HTTPS destinations. The value is
+    /// never logged or audited.
+    pub async fn set_secret(
+        &self,
+        skill: &str,
+        name: &str,
+        value: zeroize::Zeroizing<String>,
+        hosts: &[String],
+        actor: &str,
+    ) -> Result<(), HostError> {
+        let result = Self::name(skill)
+            .and_then(|s| Ok(self.vault()?.set(&s, name, value, hosts)?))
+            .map(|row| row.version);
+        self.audited(
+            "secret.set",
+            actor,
+            skill,
+            None,
+            result,
+            |v| json!({ "secret": name, "version": v, "hosts": hosts }),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Delete a secret.
+    pub async fn remove_secret(
+        &self,
+        skill: &str,
+        name: &str,
+        actor: &str,
+    ) -> Result<bool, HostError> {
+        let result = Self::name(skill).and_then(|s| Ok(self.vault()?.remove(&s, name)?));
+        self.audited(
+            "secret.rm",
+            actor,
+            skill,
+            None,
+            result,
+            |removed| json!({ "secret": name, "removed": removed }),
+        )
+        .await
+    }
+
+    /// Names, bindings and masks.
+    pub fn list_secrets(&self, skill: Option<&str>) -> Result<Vec<SecretSummary>, HostError> {
+        Ok(self.vault()?.list(skill)?)
+    }
+
+    /// Re-encrypt every secret under `new_key`, in one transaction.
+    pub async fn rotate_key(&self, new_key: &MasterKey, actor: &str) -> Result<usize, HostError> {
+        let result = self.vault().and_then(|v| Ok(v.rotate(new_key)?));
+        self.audited(
+            "secret.rotate_key",
+            actor,
+            "",
+            None,
+            result,
+            |n| json!({ "secrets": n, "new_key_id": new_key.id() }),
+        )
+        .await
+    }
+
     fn loaded(&self, digest: &ModuleDigest, bytes: &[u8]) -> Result<Arc<LoadedSkill>, HostError> {
         if let Some(s) = self
             .loaded
@@ -587,6 +701,45 @@ impl SkillHost {
     }
 }
 
+/// Redact every granted secret from the output, the error and the logs.
+fn scrub(invocation: &mut Invocation, secrets: &SecretGrants) -> Vec<Redaction> {
+    let mut found = Vec::new();
+    for secret in secrets.revealed() {
+        let mut note = |location: &'static str, count: usize| {
+            if count > 0 {
+                found.push(Redaction {
+                    name: secret.name.clone(),
+                    location,
+                    count,
+                });
+            }
+        };
+        match &mut invocation.result {
+            Ok(output) => note(
+                "output",
+                redact::redact_text(output, &secret.name, &secret.value),
+            ),
+            Err(InvokeError::SkillError { code, message }) => {
+                let n = redact::redact_text(code, &secret.name, &secret.value)
+                    + redact::redact_text(message, &secret.name, &secret.value);
+                note("error", n);
+            }
+            Err(InvokeError::Trapped {
+                detail: Some(d), ..
+            }) => {
+                note("error", redact::redact_text(d, &secret.name, &secret.value));
+            }
+            Err(_) => {}
+        }
+        let mut in_logs = 0;
+        for log in &mut invocation.logs {
+            in_logs += redact::redact_text(&mut log.message, &secret.name, &secret.value);
+        }
+        note("log", in_logs);
+    }
+    found
+}
+
 /// Everything the checks established, held for the run.
 struct Ready {
     digest: ModuleDigest,
@@ -594,6 +747,7 @@ struct Ready {
     schemas: Arc<Schemas>,
     limits: Limits,
     destinations: Vec<Destination>,
+    secrets: Arc<SecretGrants>,
     _slot: OwnedSemaphorePermit,
 }
 

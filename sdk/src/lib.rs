@@ -108,6 +108,31 @@ pub mod __bindings {
     });
 }
 
+/// The placeholder for a secret, to put in a header value:
+/// `secret("API_TOKEN")` is `{{secret:API_TOKEN}}`.
+///
+/// The skill never sees the value. The host substitutes it into the
+/// outgoing request after every egress check has passed, and only if the
+/// skill's [`Manifest`] asked for the secret, the owner granted it, a value
+/// is set, the request goes over https, and the destination is one the
+/// owner bound the secret to. Otherwise the request is refused with a
+/// `secret.*` code and nothing is sent. Whatever comes back from that
+/// request is scanned for the value (raw, base64, hex, URL-encoded) and
+/// redacted, and so are the skill's output, errors and logs.
+///
+/// ```no_run
+/// use skillhost_sdk::{http::Request, secret};
+///
+/// # fn run() -> Result<(), skillhost_sdk::http::HttpError> {
+/// let me = Request::get("https://api.example.com/v1/me")
+///     .header("authorization", format!("Bearer {}", secret("API_TOKEN")))
+///     .send()?;
+/// # Ok(()) }
+/// ```
+pub fn secret(name: &str) -> String {
+    format!("{{{{secret:{name}}}}}")
+}
+
 /// An error a skill returns on purpose. The host passes `code` and `message`
 /// to the caller as a `skill.error` (both are size-capped by the host).
 #[derive(Debug, Clone, PartialEq, Eq)]

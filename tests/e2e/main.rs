@@ -15,5 +15,6 @@ mod docs;
 mod egress;
 mod owner_cli;
 mod registry;
+mod secrets;
 mod servers;
 mod skills;

@@ -13,6 +13,9 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 
+/// The bearer token the test API accepts on `/v1/private`.
+pub const TEST_TOKEN: &str = "sk-test-9f8e7d6c5b4a3921";
+
 /// A running server.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -183,6 +186,40 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                 _ => "[]",
             };
             simple("200 OK", "application/json", items.as_bytes(), "")
+        }
+        "/v1/private" => {
+            let auth = headers
+                .iter()
+                .find(|(k, _)| k == "authorization")
+                .map(|(_, v)| v.as_str());
+            if auth == Some(&format!("Bearer {TEST_TOKEN}")) {
+                simple("200 OK", "application/json", br#"{"user":"alice"}"#, "")
+            } else {
+                simple("401 Unauthorized", "text/plain", b"bad token", "")
+            }
+        }
+        "/reflect" => {
+            // A hostile server: echo the credential back in every encoding.
+            use base64::Engine as _;
+            let auth = headers
+                .iter()
+                .find(|(k, _)| k == "authorization")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            let token = auth.strip_prefix("Bearer ").unwrap_or(&auth).to_string();
+            let v = serde_json::json!({
+                "raw": auth,
+                "b64": base64::engine::general_purpose::STANDARD.encode(&auth),
+                "b64_token": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&token),
+                "hex": hex::encode(&auth),
+                "basic": base64::engine::general_purpose::STANDARD.encode(format!("user:{token}")),
+            });
+            simple(
+                "200 OK",
+                "application/json",
+                v.to_string().as_bytes(),
+                &format!("x-echo-auth: {auth}\r\n"),
+            )
         }
         "/echo" => {
             let v = serde_json::json!({

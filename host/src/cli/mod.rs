@@ -5,6 +5,7 @@ mod input;
 mod invoke;
 mod owner;
 mod print;
+mod secret;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -51,6 +52,9 @@ pub enum Command {
     /// Owner commands: add, review, approve, reject, revoke, disable, enable.
     #[command(subcommand)]
     Skill(owner::SkillCommand),
+    /// Owner commands for secrets: init-key, set, list, rm, rotate-key.
+    #[command(subcommand)]
+    Secret(secret::SecretCommand),
     /// Verify and query the audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -110,6 +114,7 @@ pub fn main() -> ExitCode {
         }
         Command::Skill(cmd) => owner::run(&ctx, cmd),
         Command::Audit(cmd) => audit::run(&ctx, cmd),
+        Command::Secret(cmd) => secret::run(&ctx, cmd),
         Command::Invoke(args) => invoke::invoke(&ctx, args),
         Command::Dev(args) => invoke::dev(&ctx, args),
     }

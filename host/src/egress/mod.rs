@@ -16,10 +16,13 @@
 //! 9. DNS through the checking resolver: every answer must pass the address
 //!    policy (`egress.private_address`); the connection uses only those
 //!    answers
-//! 10. the exchange: no redirects (a 3xx is returned as is), a timeout capped
+//! 10. secret placeholders in header values are checked (granted, set,
+//!     bound to this https destination) and substituted (`secret.*`)
+//! 11. the exchange: no redirects (a 3xx is returned as is), a timeout capped
 //!     to the invocation's remaining time (`egress.timeout`), and the body
 //!     read as a stream and refused past the cap
-//!     (`egress.response_too_large`); failures are `egress.connect_failed`.
+//!     (`egress.response_too_large`); failures are `egress.connect_failed`;
+//!     if a secret went out, every form of it is redacted from the response.
 //!
 //! Every attempt, allowed or refused, is recorded as an [`EgressEvent`] and
 //! audited by the caller.
@@ -40,6 +43,7 @@ pub use destination::{Destination, Scheme, TargetHost};
 
 use crate::codes::{self, Code};
 use crate::contract::{HttpRequest, HttpResponse};
+use crate::secrets::{SecretGrants, redact};
 
 /// Why an outbound request was refused or failed. Messages are safe to show
 /// the skill: they never carry resolved addresses or other host internals.
@@ -71,6 +75,8 @@ pub enum EgressDenial {
     Timeout,
     #[error("the connection failed")]
     ConnectFailed,
+    #[error(transparent)]
+    Secret(#[from] crate::secrets::SecretError),
 }
 
 impl EgressDenial {
@@ -89,6 +95,7 @@ impl EgressDenial {
             EgressDenial::ResponseTooLarge(_) => codes::EGRESS_RESPONSE_TOO_LARGE,
             EgressDenial::Timeout => codes::EGRESS_TIMEOUT,
             EgressDenial::ConnectFailed => codes::EGRESS_CONNECT_FAILED,
+            EgressDenial::Secret(e) => e.code(),
         }
     }
 }
@@ -105,6 +112,19 @@ pub struct EgressEvent {
     pub status: Option<u16>,
     pub response_bytes: u64,
     pub duration_ms: u64,
+    /// Names of the secrets injected into this request.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
+}
+
+/// A secret found (and replaced) in something returned to or produced by
+/// a skill.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Redaction {
+    pub name: String,
+    /// e.g. `response_body`, `response_header`, `output`, `log`.
+    pub location: &'static str,
+    pub count: usize,
 }
 
 /// Egress state of one invocation: its grants, its budget and its events.
@@ -116,6 +136,8 @@ pub struct EgressSession {
     requests: u32,
     deadline: Instant,
     events: Vec<EgressEvent>,
+    secrets: Arc<SecretGrants>,
+    redactions: Vec<Redaction>,
 }
 
 impl EgressSession {
@@ -134,7 +156,20 @@ impl EgressSession {
             requests: 0,
             deadline,
             events: Vec::new(),
+            secrets: Arc::default(),
+            redactions: Vec::new(),
         }
+    }
+
+    /// Allow the granted secrets to be injected into requests.
+    pub fn with_secrets(mut self, secrets: Arc<SecretGrants>) -> Self {
+        self.secrets = secrets;
+        self
+    }
+
+    /// Secrets found and replaced in responses.
+    pub fn take_redactions(&mut self) -> Vec<Redaction> {
+        std::mem::take(&mut self.redactions)
     }
 
     /// Requests attempted, allowed or not.
@@ -152,7 +187,10 @@ impl EgressSession {
         let started = Instant::now();
         let method = request.method.clone();
         let mut destination = String::new();
-        let result = self.fetch_checked(request, &mut destination).await;
+        let mut injected = Vec::new();
+        let result = self
+            .fetch_checked(request, &mut destination, &mut injected)
+            .await;
         self.events.push(EgressEvent {
             method: method.chars().take(16).collect(),
             destination,
@@ -160,6 +198,7 @@ impl EgressSession {
             status: result.as_ref().ok().map(|r| r.status),
             response_bytes: result.as_ref().map_or(0, |r| r.body.len() as u64),
             duration_ms: started.elapsed().as_millis() as u64,
+            secrets: injected,
         });
         result
     }
@@ -168,6 +207,7 @@ impl EgressSession {
         &mut self,
         request: HttpRequest,
         destination: &mut String,
+        injected: &mut Vec<String>,
     ) -> Result<HttpResponse, EgressDenial> {
         if self.requests >= self.max_requests {
             return Err(EgressDenial::TooManyRequests(self.max_requests));
@@ -188,13 +228,13 @@ impl EgressSession {
             .client
             .clone()
             .ok_or_else(|| EgressDenial::HostNotAllowed(host.to_string()))?;
-        if let TargetHost::Ip(ip) = host {
+        if let TargetHost::Ip(ip) = &host {
             client
                 .policy
-                .check(ip)
+                .check(*ip)
                 .map_err(|_| EgressDenial::PrivateAddress)?;
         }
-        let headers: Vec<(String, String)> = request
+        let mut headers: Vec<(String, String)> = request
             .headers
             .into_iter()
             .map(|h| (h.name, h.value))
@@ -207,9 +247,52 @@ impl EgressSession {
             client.config.max_request_body_bytes,
         )
         .map_err(hygiene)?;
-        client
+        // Secrets go in last, after every other check has passed.
+        let target = Destination {
+            scheme,
+            host: host.clone(),
+            port,
+        };
+        *injected = self.secrets.inject(
+            scheme,
+            &target,
+            &request.url,
+            &mut headers,
+            request.body.as_deref(),
+        )?;
+        let mut response = client
             .send(method, url, &headers, request.body, self.deadline)
-            .await
+            .await?;
+        if !injected.is_empty() {
+            self.redact_response(&mut response);
+        }
+        Ok(response)
+    }
+
+    /// Replace every form of every usable secret in what came back.
+    fn redact_response(&mut self, response: &mut HttpResponse) {
+        for secret in self.secrets.revealed() {
+            let n = redact::redact_bytes(&mut response.body, &secret.name, &secret.value);
+            if n > 0 {
+                self.redactions.push(Redaction {
+                    name: secret.name.clone(),
+                    location: "response_body",
+                    count: n,
+                });
+            }
+            let mut in_headers = 0;
+            for h in &mut response.headers {
+                in_headers += redact::redact_text(&mut h.value, &secret.name, &secret.value);
+                in_headers += redact::redact_text(&mut h.name, &secret.name, &secret.value);
+            }
+            if in_headers > 0 {
+                self.redactions.push(Redaction {
+                    name: secret.name.clone(),
+                    location: "response_header",
+                    count: in_headers,
+                });
+            }
+        }
     }
 
     /// Host first, then scheme, then port: the most specific refusal.

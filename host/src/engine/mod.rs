@@ -26,6 +26,7 @@ use crate::contract::{self, ContractCheck, Skill, SkillPre};
 use crate::digest::ModuleDigest;
 use crate::egress::{Destination, EgressClient};
 use crate::sandbox::{self, Call, EgressGrants, Invocation, Report, SandboxState};
+use crate::secrets::SecretGrants;
 
 /// Why a module could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -332,17 +333,31 @@ impl LoadedSkill {
         limits: &Limits,
         destinations: &[Destination],
     ) -> Invocation {
+        self.invoke_with_secrets(input, limits, destinations, Arc::default())
+            .await
+    }
+
+    /// Call `invoke` with egress to `destinations` and the granted secrets.
+    pub async fn invoke_with_secrets(
+        &self,
+        input: &str,
+        limits: &Limits,
+        destinations: &[Destination],
+        secrets: Arc<SecretGrants>,
+    ) -> Invocation {
         if let Err(e) = sandbox::check_input(input, limits) {
             return Report {
                 result: Err(e),
                 logs: Vec::new(),
                 usage: sandbox::Usage::default(),
                 egress: Vec::new(),
+                redactions: Vec::new(),
             };
         }
         let grants = EgressGrants {
             client: (!destinations.is_empty()).then(|| self.egress.clone()),
             destinations: destinations.to_vec().into(),
+            secrets,
         };
         let _slot = self
             .slots

@@ -16,13 +16,14 @@ use super::model::{
     Decision, Declared, Permissions, SkillRecord, SkillVersion, VersionState, transition,
 };
 use super::name::SkillName;
-use super::store::{Actor, Inserted, RegistryStore};
+use super::store::{Actor, Inserted, RegistryStore, SecretRow};
 
 /// Schema version this build reads and writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Migrations, in order; `MIGRATIONS[i]` moves the schema from `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE skills (
     name        TEXT PRIMARY KEY NOT NULL,
     disabled    INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
@@ -51,7 +52,22 @@ CREATE TABLE decisions (
     at          TEXT NOT NULL,
     detail      TEXT
 ) STRICT;
-"#];
+"#,
+    r#"
+CREATE TABLE secrets (
+    skill       TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    key_id      TEXT NOT NULL,
+    nonce       BLOB NOT NULL,
+    ciphertext  BLOB NOT NULL,
+    hosts       TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (skill, name)
+) STRICT;
+"#,
+];
 
 /// The SQLite store.
 pub struct SqliteStore {
@@ -391,6 +407,124 @@ impl RegistryStore for SqliteStore {
                 Decision::Enable
             };
             record_decision(tx, name, None, decision, actor, None)
+        })
+    }
+}
+
+fn secret_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(SecretRow, String)> {
+    Ok((
+        SecretRow {
+            skill: r.get(0)?,
+            name: r.get(1)?,
+            version: r.get(2)?,
+            key_id: r.get(3)?,
+            nonce: r.get(4)?,
+            ciphertext: r.get(5)?,
+            hosts: Vec::new(),
+            created_at: r.get(7)?,
+            updated_at: r.get(8)?,
+        },
+        r.get::<_, String>(6)?,
+    ))
+}
+
+const SECRET_COLUMNS: &str =
+    "skill, name, version, key_id, nonce, ciphertext, hosts, created_at, updated_at";
+
+fn finish_row((mut row, hosts): (SecretRow, String)) -> Result<SecretRow, RegistryError> {
+    row.hosts = serde_json::from_str(&hosts)
+        .map_err(|_| RegistryError::Corrupt("a secret's hosts are unreadable".into()))?;
+    Ok(row)
+}
+
+impl SqliteStore {
+    fn write_secret(tx: &rusqlite::Transaction<'_>, row: &SecretRow) -> Result<(), RegistryError> {
+        tx.execute(
+            &format!("INSERT OR REPLACE INTO secrets ({SECRET_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+            params![
+                row.skill,
+                row.name,
+                row.version,
+                row.key_id,
+                row.nonce,
+                row.ciphertext,
+                to_json(&row.hosts),
+                row.created_at,
+                row.updated_at
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+impl super::store::SecretStore for SqliteStore {
+    fn put_secret(
+        &self,
+        skill: &str,
+        name: &str,
+        build: &mut super::store::SecretRowBuilder<'_>,
+    ) -> Result<SecretRow, RegistryError> {
+        self.with_tx(|tx| {
+            let existing = tx
+                .query_row(
+                    &format!("SELECT {SECRET_COLUMNS} FROM secrets WHERE skill = ?1 AND name = ?2"),
+                    params![skill, name],
+                    secret_row,
+                )
+                .optional()?
+                .map(finish_row)
+                .transpose()?;
+            let version = existing.as_ref().map_or(1, |r| r.version + 1);
+            let row = build(version, existing.as_ref())?;
+            Self::write_secret(tx, &row)?;
+            Ok(row)
+        })
+    }
+
+    fn secret(&self, skill: &str, name: &str) -> Result<Option<SecretRow>, RegistryError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        conn.query_row(
+            &format!("SELECT {SECRET_COLUMNS} FROM secrets WHERE skill = ?1 AND name = ?2"),
+            params![skill, name],
+            secret_row,
+        )
+        .optional()?
+        .map(finish_row)
+        .transpose()
+    }
+
+    fn secrets(&self, skill: Option<&str>) -> Result<Vec<SecretRow>, RegistryError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {SECRET_COLUMNS} FROM secrets WHERE ?1 IS NULL OR skill = ?1 ORDER BY skill, name"
+        ))?;
+        let rows = stmt.query_map(params![skill], secret_row)?;
+        rows.map(|r| finish_row(r?)).collect()
+    }
+
+    fn delete_secret(&self, skill: &str, name: &str) -> Result<bool, RegistryError> {
+        self.with_tx(|tx| {
+            Ok(tx.execute(
+                "DELETE FROM secrets WHERE skill = ?1 AND name = ?2",
+                params![skill, name],
+            )? > 0)
+        })
+    }
+
+    fn reencrypt_all(
+        &self,
+        f: &mut dyn FnMut(&SecretRow) -> Result<SecretRow, RegistryError>,
+    ) -> Result<usize, RegistryError> {
+        self.with_tx(|tx| {
+            let rows: Vec<SecretRow> = {
+                let mut stmt = tx.prepare(&format!("SELECT {SECRET_COLUMNS} FROM secrets"))?;
+                let rows = stmt.query_map([], secret_row)?;
+                rows.map(|r| finish_row(r?)).collect::<Result<_, _>>()?
+            };
+            for row in &rows {
+                Self::write_secret(tx, &f(row)?)?;
+            }
+            Ok(rows.len())
         })
     }
 }

@@ -24,9 +24,51 @@ pub struct Actor<'a> {
     pub at: &'a str,
 }
 
+/// One encrypted secret as stored. Never holds plaintext.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRow {
+    pub skill: String,
+    pub name: String,
+    /// Bumped on every write; part of the ciphertext's associated data.
+    pub version: i64,
+    /// Which master key encrypted it.
+    pub key_id: String,
+    pub nonce: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+    /// Destinations (`https://host[:port]`) the value may be sent to.
+    pub hosts: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Builds the row to write from the next version and the current row.
+pub type SecretRowBuilder<'a> =
+    dyn FnMut(i64, Option<&SecretRow>) -> Result<SecretRow, RegistryError> + 'a;
+
+/// Encrypted secrets. Every method is one transaction.
+pub trait SecretStore: Send + Sync {
+    /// Create or replace a secret: `build` gets the next version and the
+    /// current row, inside the transaction.
+    fn put_secret(
+        &self,
+        skill: &str,
+        name: &str,
+        build: &mut SecretRowBuilder<'_>,
+    ) -> Result<SecretRow, RegistryError>;
+    fn secret(&self, skill: &str, name: &str) -> Result<Option<SecretRow>, RegistryError>;
+    /// All secrets, or one skill's.
+    fn secrets(&self, skill: Option<&str>) -> Result<Vec<SecretRow>, RegistryError>;
+    fn delete_secret(&self, skill: &str, name: &str) -> Result<bool, RegistryError>;
+    /// Rewrite every row through `f`, all in one transaction (key rotation).
+    fn reencrypt_all(
+        &self,
+        f: &mut dyn FnMut(&SecretRow) -> Result<SecretRow, RegistryError>,
+    ) -> Result<usize, RegistryError>;
+}
+
 /// Registry persistence. Every method is one transaction: it either
 /// happens completely or not at all.
-pub trait RegistryStore: Send + Sync {
+pub trait RegistryStore: SecretStore + Send + Sync {
     /// Register a pending version (a no-op for bytes already present).
     fn insert_version(
         &self,

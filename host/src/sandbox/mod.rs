@@ -24,7 +24,8 @@ pub use logs::{LogLevel, LogRecord, LogSource};
 
 use crate::config::Limits;
 use crate::contract::{self, Skill, SkillPre};
-use crate::egress::{Destination, EgressClient, EgressEvent, EgressSession};
+use crate::egress::{Destination, EgressClient, EgressEvent, EgressSession, Redaction};
+use crate::secrets::SecretGrants;
 use limiter::MemoryLimiter;
 use logs::LogBuffer;
 use std::sync::Arc;
@@ -53,6 +54,8 @@ pub struct Report<T> {
     pub usage: Usage,
     /// Every outbound request attempted, allowed or refused.
     pub egress: Vec<EgressEvent>,
+    /// Secrets found and replaced in responses returned to the skill.
+    pub redactions: Vec<Redaction>,
 }
 
 /// The result of `invoke`: a JSON output string on success.
@@ -145,6 +148,7 @@ pub fn check_input(input: &str, limits: &Limits) -> Result<(), InvokeError> {
 pub struct EgressGrants {
     pub client: Option<Arc<EgressClient>>,
     pub destinations: Arc<[Destination]>,
+    pub secrets: Arc<SecretGrants>,
 }
 
 fn new_store(
@@ -193,7 +197,8 @@ pub(crate) async fn call<T>(
         grants.destinations.clone(),
         limits.http_requests,
         deadline,
-    );
+    )
+    .with_secrets(grants.secrets.clone());
     let mut store = match new_store(engine, limits, &stdio, egress) {
         Ok(s) => s,
         Err(e) => {
@@ -202,6 +207,7 @@ pub(crate) async fn call<T>(
                 logs: Vec::new(),
                 usage: Usage::default(),
                 egress: Vec::new(),
+                redactions: Vec::new(),
             };
         }
     };
@@ -262,7 +268,9 @@ pub(crate) async fn call<T>(
             message: logs::truncate(&message, logs::MAX_MESSAGE_BYTES).to_string(),
         }
     }));
-    let egress = state.egress.into_events();
+    let mut session = state.egress;
+    let redactions = session.take_redactions();
+    let egress = session.into_events();
     Report {
         result,
         logs,
@@ -271,6 +279,7 @@ pub(crate) async fn call<T>(
             ..usage
         },
         egress,
+        redactions,
     }
 }
 

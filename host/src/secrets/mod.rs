@@ -1,0 +1,494 @@
+//! Secrets: encrypted at rest, injected only inside the host, never seen by
+//! a skill.
+//!
+//! A skill writes `{{secret:NAME}}` in a header value. After the request has
+//! passed every egress check, the host substitutes the value — only if the
+//! skill requested NAME, the owner granted it, a value is set, the scheme is
+//! https and the destination is one the secret is bound to. Whatever comes
+//! back from that request, and the skill's output, errors and logs, are
+//! scanned for the value in all its usual encodings and redacted.
+
+pub mod crypto;
+pub mod key;
+pub mod placeholder;
+pub mod redact;
+
+use std::collections::BTreeSet;
+
+use zeroize::Zeroizing;
+
+pub use key::MasterKey;
+pub use placeholder::{placeholder, valid_name};
+
+use crate::codes::{self, Code};
+use crate::egress::{Destination, Scheme};
+use crate::registry::{RegistryError, SecretRow, SecretStore, SkillName};
+
+/// Why a secret operation or a use of a secret was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    #[error("no master key: {0}")]
+    NoKey(String),
+    #[error("{0}")]
+    BadKey(String),
+    #[error(
+        "secret {name} is encrypted under key {stored}, but the master key is {current}; nothing was changed"
+    )]
+    WrongKey {
+        name: String,
+        stored: String,
+        current: String,
+    },
+    #[error("secret {0} failed authentication (tampered, or moved from another row)")]
+    Decrypt(String),
+    #[error("secret {0} is not granted to this skill")]
+    NotGranted(String),
+    #[error("secret {0} is granted but has no value set")]
+    NotSet(String),
+    #[error("secret {0} may not be sent to this destination")]
+    DestinationNotAllowed(String),
+    #[error("{0}")]
+    BadPlaceholder(String),
+    #[error("secret placeholders are allowed only in header values, not in the body")]
+    PlaceholderInBody,
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+}
+
+impl SecretError {
+    pub fn code(&self) -> Code {
+        match self {
+            SecretError::NoKey(_) => codes::SECRET_NO_KEY,
+            SecretError::BadKey(_) => codes::SECRET_BAD_KEY,
+            SecretError::WrongKey { .. } => codes::SECRET_WRONG_KEY,
+            SecretError::Decrypt(_) => codes::SECRET_DECRYPT_FAILED,
+            SecretError::NotGranted(_) => codes::SECRET_NOT_GRANTED,
+            SecretError::NotSet(_) => codes::SECRET_NOT_SET,
+            SecretError::DestinationNotAllowed(_) => codes::SECRET_DESTINATION_NOT_ALLOWED,
+            SecretError::BadPlaceholder(_) => codes::SECRET_BAD_PLACEHOLDER,
+            SecretError::PlaceholderInBody => codes::SECRET_PLACEHOLDER_IN_BODY,
+            SecretError::Invalid(_) => codes::SECRET_INVALID,
+            SecretError::Registry(e) => e.code(),
+        }
+    }
+}
+
+/// Longest secret value.
+pub const MAX_SECRET_LEN: usize = 4096;
+
+/// A decrypted secret for one invocation: wiped when dropped.
+pub struct Revealed {
+    pub name: String,
+    pub value: Zeroizing<String>,
+    pub hosts: Vec<Destination>,
+}
+
+impl std::fmt::Debug for Revealed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Revealed")
+            .field("name", &self.name)
+            .field("hosts", &self.hosts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The secrets one invocation may use.
+#[derive(Debug, Default)]
+pub struct SecretGrants {
+    /// Names the owner granted (requested ∩ approved).
+    pub granted: BTreeSet<String>,
+    /// Granted names whose value is set and decrypted, or why not.
+    pub values: Vec<Result<Revealed, SecretError>>,
+}
+
+impl SecretGrants {
+    fn find(&self, name: &str) -> Result<&Revealed, SecretError> {
+        if !self.granted.contains(name) {
+            return Err(SecretError::NotGranted(name.to_string()));
+        }
+        for v in &self.values {
+            match v {
+                Ok(r) if r.name == name => return Ok(r),
+                Err(SecretError::NotSet(n)) if n == name => {
+                    return Err(SecretError::NotSet(n.clone()));
+                }
+                Err(e @ (SecretError::WrongKey { name: n, .. } | SecretError::Decrypt(n)))
+                    if n == name =>
+                {
+                    return Err(e.clone());
+                }
+                _ => {}
+            }
+        }
+        match self.values.iter().find_map(|v| v.as_ref().err()) {
+            Some(e @ SecretError::NoKey(_)) => Err(e.clone()),
+            _ => Err(SecretError::NotSet(name.to_string())),
+        }
+    }
+
+    /// Every revealed value, for scanning.
+    pub fn revealed(&self) -> impl Iterator<Item = &Revealed> {
+        self.values.iter().filter_map(|v| v.as_ref().ok())
+    }
+
+    /// Check and substitute the placeholders of one request. `headers` are
+    /// rewritten in place; returns the names injected. Nothing is changed on
+    /// error.
+    pub fn inject(
+        &self,
+        scheme: Scheme,
+        destination: &Destination,
+        url: &str,
+        headers: &mut [(String, String)],
+        body: Option<&[u8]>,
+    ) -> Result<Vec<String>, SecretError> {
+        if body.is_some_and(placeholder::mentions) {
+            return Err(SecretError::PlaceholderInBody);
+        }
+        if placeholder::mentions(url.as_bytes())
+            || headers
+                .iter()
+                .any(|(n, _)| placeholder::mentions(n.as_bytes()))
+        {
+            return Err(SecretError::BadPlaceholder(
+                "secret placeholders are allowed only in header values".into(),
+            ));
+        }
+        let mut names = Vec::new();
+        for (_, value) in headers.iter() {
+            names.extend(placeholder::names_in(value)?);
+        }
+        for name in &names {
+            let secret = self.find(name)?;
+            let bound = secret.hosts.iter().any(|h| {
+                h.host == destination.host
+                    && h.port == destination.port
+                    && h.scheme == Scheme::Https
+            });
+            if scheme != Scheme::Https || !bound {
+                return Err(SecretError::DestinationNotAllowed(name.clone()));
+            }
+        }
+        if names.is_empty() {
+            return Ok(names);
+        }
+        for (_, value) in headers.iter_mut() {
+            if placeholder::mentions(value.as_bytes()) {
+                *value = placeholder::substitute(value, |n| {
+                    self.find(n)
+                        .map(|s| s.value.to_string())
+                        .unwrap_or_default()
+                });
+            }
+        }
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+}
+
+/// A secret as `secret list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SecretSummary {
+    pub skill: String,
+    pub name: String,
+    pub hosts: Vec<String>,
+    pub version: i64,
+    pub key_id: String,
+    pub created_at: String,
+    pub updated_at: String,
+    /// `****` and the last four characters, or why the value is unreadable.
+    pub mask: String,
+}
+
+/// Owner operations on the encrypted secrets.
+pub struct Vault<'a> {
+    store: &'a dyn SecretStore,
+    key: &'a MasterKey,
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+fn decrypt(key: &MasterKey, row: &SecretRow) -> Result<Zeroizing<String>, SecretError> {
+    if row.key_id != key.id() {
+        return Err(SecretError::WrongKey {
+            name: row.name.clone(),
+            stored: row.key_id.clone(),
+            current: key.id(),
+        });
+    }
+    let plain = crypto::open(
+        key,
+        &row.nonce,
+        &row.ciphertext,
+        &crypto::aad(&row.skill, &row.name, row.version),
+    )
+    .ok_or_else(|| SecretError::Decrypt(row.name.clone()))?;
+    String::from_utf8(plain.to_vec())
+        .map(Zeroizing::new)
+        .map_err(|_| SecretError::Decrypt(row.name.clone()))
+}
+
+impl<'a> Vault<'a> {
+    pub fn new(store: &'a dyn SecretStore, key: &'a MasterKey) -> Self {
+        Vault { store, key }
+    }
+
+    /// Set (or replace) a secret for one skill, bound to HTTPS destinations.
+    pub fn set(
+        &self,
+        skill: &SkillName,
+        name: &str,
+        value: Zeroizing<String>,
+        hosts: &[String],
+    ) -> Result<SecretRow, SecretError> {
+        if !valid_name(name) {
+            return Err(SecretError::Invalid(format!(
+                "{name:?} is not a secret name: use A-Z, 0-9 and _, starting with a letter"
+            )));
+        }
+        if value.len() < redact::MIN_SECRET_LEN || value.len() > MAX_SECRET_LEN {
+            return Err(SecretError::Invalid(format!(
+                "a secret value must be {}-{MAX_SECRET_LEN} bytes",
+                redact::MIN_SECRET_LEN
+            )));
+        }
+        if value.chars().any(|c| c.is_control()) {
+            return Err(SecretError::Invalid(
+                "a secret value may not contain control characters (CR, LF, ...)".into(),
+            ));
+        }
+        if hosts.is_empty() {
+            return Err(SecretError::Invalid(
+                "bind the secret to at least one destination with --allow-host".into(),
+            ));
+        }
+        let mut normalised = Vec::new();
+        for h in hosts {
+            let d = Destination::parse(h).map_err(SecretError::Invalid)?;
+            if d.scheme != Scheme::Https {
+                return Err(SecretError::Invalid(format!(
+                    "{h}: secrets are only ever sent over https"
+                )));
+            }
+            normalised.push(d.to_string());
+        }
+        let at = now();
+        self.store
+            .put_secret(skill.as_str(), name, &mut |version, existing| {
+                let (nonce, ciphertext) = crypto::seal(
+                    self.key,
+                    value.as_bytes(),
+                    &crypto::aad(skill.as_str(), name, version),
+                );
+                Ok(SecretRow {
+                    skill: skill.to_string(),
+                    name: name.to_string(),
+                    version,
+                    key_id: self.key.id(),
+                    nonce: nonce.to_vec(),
+                    ciphertext,
+                    hosts: normalised.clone(),
+                    created_at: existing.map_or_else(|| at.clone(), |e| e.created_at.clone()),
+                    updated_at: at.clone(),
+                })
+            })
+            .map_err(SecretError::from)
+    }
+
+    /// Names, bindings, times and a mask (last four characters only).
+    pub fn list(&self, skill: Option<&str>) -> Result<Vec<SecretSummary>, SecretError> {
+        Ok(self
+            .store
+            .secrets(skill)?
+            .into_iter()
+            .map(|row| {
+                let mask = match decrypt(self.key, &row) {
+                    Ok(v) => {
+                        let tail: String = v
+                            .chars()
+                            .rev()
+                            .take(4)
+                            .collect::<Vec<_>>()
+                            .into_iter()
+                            .rev()
+                            .collect();
+                        format!("****{tail}")
+                    }
+                    Err(e) => format!("(unreadable: {})", e.code()),
+                };
+                SecretSummary {
+                    skill: row.skill,
+                    name: row.name,
+                    hosts: row.hosts,
+                    version: row.version,
+                    key_id: row.key_id,
+                    created_at: row.created_at,
+                    updated_at: row.updated_at,
+                    mask,
+                }
+            })
+            .collect())
+    }
+
+    pub fn remove(&self, skill: &SkillName, name: &str) -> Result<bool, SecretError> {
+        Ok(self.store.delete_secret(skill.as_str(), name)?)
+    }
+
+    /// Re-encrypt every secret under `new_key` in one transaction. Any row
+    /// that does not decrypt under the current key aborts it all.
+    pub fn rotate(&self, new_key: &MasterKey) -> Result<usize, SecretError> {
+        let mut failure = None;
+        let result = self.store.reencrypt_all(&mut |row| {
+            let value = decrypt(self.key, row).map_err(|e| {
+                let m = e.to_string();
+                failure = Some(e);
+                RegistryError::Storage(m)
+            })?;
+            let (nonce, ciphertext) = crypto::seal(
+                new_key,
+                value.as_bytes(),
+                &crypto::aad(&row.skill, &row.name, row.version),
+            );
+            Ok(SecretRow {
+                key_id: new_key.id(),
+                nonce: nonce.to_vec(),
+                ciphertext,
+                ..row.clone()
+            })
+        });
+        match (result, failure) {
+            (Ok(n), _) => Ok(n),
+            (Err(_), Some(e)) => Err(e),
+            (Err(e), None) => Err(e.into()),
+        }
+    }
+
+    /// Decrypt the granted secrets of a skill for one invocation.
+    pub fn grants_for(&self, skill: &str, granted: &[String]) -> SecretGrants {
+        reveal(self.store, Some(self.key), skill, granted)
+    }
+}
+
+/// Decrypt what `skill` was granted. Without a key, every set secret
+/// reports `secret.no_key` when used.
+pub fn reveal(
+    store: &dyn SecretStore,
+    key: Option<&MasterKey>,
+    skill: &str,
+    granted: &[String],
+) -> SecretGrants {
+    let mut out = SecretGrants {
+        granted: granted.iter().cloned().collect(),
+        values: Vec::new(),
+    };
+    for name in granted {
+        let value = match store.secret(skill, name) {
+            Ok(None) => Err(SecretError::NotSet(name.clone())),
+            Err(e) => Err(e.into()),
+            Ok(Some(row)) => match key {
+                None => Err(SecretError::NoKey("no master key is configured".into())),
+                Some(key) => decrypt(key, &row).map(|value| {
+                    let hosts = row
+                        .hosts
+                        .iter()
+                        .filter_map(|h| Destination::parse(h).ok())
+                        .collect();
+                    Revealed {
+                        name: name.clone(),
+                        value,
+                        hosts,
+                    }
+                }),
+            },
+        };
+        out.values.push(value);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grants(bound: &str) -> SecretGrants {
+        SecretGrants {
+            granted: ["TOKEN".to_string()].into_iter().collect(),
+            values: vec![Ok(Revealed {
+                name: "TOKEN".into(),
+                value: Zeroizing::new("value-1234567".into()),
+                hosts: vec![Destination::parse(bound).unwrap()],
+            })],
+        }
+    }
+
+    fn inject(
+        g: &SecretGrants,
+        dest: &str,
+        header: &str,
+        body: Option<&[u8]>,
+    ) -> Result<Vec<(String, String)>, SecretError> {
+        let d = Destination::parse(dest).unwrap();
+        let mut headers = vec![("authorization".to_string(), header.to_string())];
+        g.inject(d.scheme, &d, dest, &mut headers, body)?;
+        Ok(headers)
+    }
+
+    #[test]
+    fn substitutes_only_for_bound_https_destinations() {
+        let g = grants("https://api.example.com");
+        let h = inject(
+            &g,
+            "https://api.example.com",
+            "Bearer {{secret:TOKEN}}",
+            None,
+        )
+        .unwrap();
+        assert_eq!(h[0].1, "Bearer value-1234567");
+        let e = |dest: &str| {
+            inject(&g, dest, "Bearer {{secret:TOKEN}}", None)
+                .unwrap_err()
+                .code()
+        };
+        assert_eq!(
+            e("https://evil.example.com"),
+            codes::SECRET_DESTINATION_NOT_ALLOWED
+        );
+        assert_eq!(
+            e("https://api.example.com:8443"),
+            codes::SECRET_DESTINATION_NOT_ALLOWED
+        );
+        // Plain http to the very host it is bound to: still refused.
+        assert_eq!(
+            e("http://api.example.com"),
+            codes::SECRET_DESTINATION_NOT_ALLOWED
+        );
+    }
+
+    #[test]
+    fn body_and_unknown_placeholders_are_refused() {
+        let g = grants("https://api.example.com");
+        let body = Some(&b"{\"t\":\"{{secret:TOKEN}}\"}"[..]);
+        assert_eq!(
+            inject(&g, "https://api.example.com", "x", body)
+                .unwrap_err()
+                .code(),
+            codes::SECRET_PLACEHOLDER_IN_BODY
+        );
+        assert_eq!(
+            inject(&g, "https://api.example.com", "{{secret:OTHER}}", None)
+                .unwrap_err()
+                .code(),
+            codes::SECRET_NOT_GRANTED
+        );
+        // Without placeholders nothing changes.
+        assert_eq!(
+            inject(&g, "https://evil.example", "plain", None).unwrap()[0].1,
+            "plain"
+        );
+    }
+}
