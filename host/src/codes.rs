@@ -51,6 +51,9 @@ pub const REGISTRY_CORRUPT: Code = "registry.corrupt";
 pub const REGISTRY_BUSY: Code = "registry.busy";
 pub const REGISTRY_STORAGE: Code = "registry.storage";
 pub const AUDIT_UNAVAILABLE: Code = "audit.unavailable";
+pub const AUTH_FAILURE: Code = "auth.failure";
+pub const AUTH_FORBIDDEN: Code = "auth.forbidden";
+pub const AUTH_INVALID: Code = "auth.invalid";
 pub const SECRET_NO_KEY: Code = "secret.no_key";
 pub const SECRET_BAD_KEY: Code = "secret.bad_key";
 pub const SECRET_WRONG_KEY: Code = "secret.wrong_key";
@@ -227,6 +230,18 @@ pub const ALL: &[(Code, &str)] = &[
     (
         AUDIT_UNAVAILABLE,
         "The audit log cannot be written; the operation's result is withheld.",
+    ),
+    (
+        AUTH_FAILURE,
+        "The caller's token is missing, malformed, unknown, wrong, expired or revoked (one answer for all).",
+    ),
+    (
+        AUTH_FORBIDDEN,
+        "The caller's token does not allow this: another skill than its scope, or an owner operation.",
+    ),
+    (
+        AUTH_INVALID,
+        "A token name, role, scope or expiry given to `token create` is not acceptable.",
     ),
     (
         SECRET_NO_KEY,

@@ -25,6 +25,7 @@
 //! [`config`] (the owner's limits), [`codes`] (every stable outcome code).
 
 pub mod audit;
+pub mod auth;
 pub mod checker;
 pub mod cli;
 pub mod codes;

@@ -12,6 +12,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument;
 
 use crate::audit::{AuditEvent, AuditSink, AuditUnavailable, Metrics};
+use crate::auth::{AuthError, Caller, NewToken, Role, TokenRecord};
 use crate::checker::{CheckError, Checker, Schemas};
 use crate::codes::{self, Code};
 use crate::config::{HostConfig, Limits};
@@ -43,6 +44,8 @@ pub enum HostError {
     Check(#[from] CheckError),
     #[error(transparent)]
     Secret(#[from] SecretError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
     /// The input was refused before the sandbox started.
     #[error("{0}")]
     Input(InvokeError),
@@ -57,6 +60,7 @@ impl HostError {
             HostError::Audit(e) => e.code(),
             HostError::Check(e) => e.code(),
             HostError::Secret(e) => e.code(),
+            HostError::Auth(e) => e.code(),
             HostError::Input(e) => e.code(),
         }
     }
@@ -608,6 +612,135 @@ impl SkillHost {
         })
         .await?;
         Ok(invocation)
+    }
+
+    /// Create a caller token. The token text is returned once and never
+    /// stored; only its hash is.
+    pub async fn create_token(
+        &self,
+        name: &str,
+        role: Role,
+        skills: Option<Vec<String>>,
+        expires_in: Option<std::time::Duration>,
+        actor: &str,
+    ) -> Result<NewToken, HostError> {
+        let now = std::time::SystemTime::now();
+        let expires_at = expires_in.map(|d| humantime::format_rfc3339_seconds(now + d).to_string());
+        let result = (|| {
+            if let Some(list) = &skills {
+                for s in list {
+                    Self::name(s)?;
+                }
+            }
+            if self
+                .registry
+                .tokens()
+                .tokens()?
+                .iter()
+                .any(|t| t.name == name)
+            {
+                return Err(
+                    AuthError::Invalid(format!("a token named {name} already exists")).into(),
+                );
+            }
+            let minted =
+                crate::auth::mint(name, role, skills.clone(), audit_time(), expires_at.clone())?;
+            self.registry.tokens().insert_token(&minted.record)?;
+            Ok(minted)
+        })();
+        self.audited("token.create", actor, "", None, result, |t| {
+            json!({ "token": t.record.name, "id": t.record.id, "role": role.as_str(), "skills": t.record.skills, "expires_at": t.record.expires_at })
+        })
+        .await
+    }
+
+    /// Every token record (never the tokens).
+    pub fn list_tokens(&self) -> Result<Vec<TokenRecord>, HostError> {
+        Ok(self.registry.tokens().tokens()?)
+    }
+
+    /// Revoke a token by name; it is refused from the next request on.
+    pub async fn revoke_token(&self, name: &str, actor: &str) -> Result<(), HostError> {
+        let result = self
+            .registry
+            .tokens()
+            .revoke_token(name, &audit_time())
+            .map_err(HostError::from)
+            .and_then(|found| {
+                if found {
+                    Ok(())
+                } else {
+                    Err(AuthError::Invalid(format!("no live token named {name}")).into())
+                }
+            });
+        self.audited(
+            "token.revoke",
+            actor,
+            "",
+            None,
+            result,
+            |_| json!({ "token": name }),
+        )
+        .await
+    }
+
+    /// Authenticate a presented token. Failures are audited as
+    /// `auth.failure` with the reason, never with the token.
+    pub async fn authenticate(&self, presented: &str) -> Result<Caller, HostError> {
+        let result = match crate::auth::split(presented) {
+            None => Err(AuthError::Failure {
+                reason: "malformed",
+            }),
+            Some((id, secret)) => {
+                let record = self.registry.tokens().token(id)?;
+                crate::auth::check(record.as_ref(), secret, &audit_time())
+            }
+        };
+        match result {
+            Ok(caller) => Ok(caller),
+            Err(e) => {
+                let reason = match &e {
+                    AuthError::Failure { reason } => *reason,
+                    _ => "error",
+                };
+                self.record(AuditEvent {
+                    kind: "auth".into(),
+                    code: e.code().into(),
+                    outcome: "denied".into(),
+                    actor: "unauthenticated".into(),
+                    detail: json!({ "reason": reason }),
+                    ..AuditEvent::default()
+                })
+                .await?;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// [`invoke`](Self::invoke) for an authenticated caller: a skill outside
+    /// the caller's scope is refused with `auth.forbidden` before anything
+    /// else, and audited.
+    pub async fn invoke_as(
+        &self,
+        caller: &Caller,
+        name: &str,
+        input: &str,
+    ) -> Result<Invocation, HostError> {
+        if !caller.may_use(name) {
+            let e: HostError = AuthError::Forbidden(format!("invoke {name}")).into();
+            self.record(AuditEvent {
+                kind: "invoke".into(),
+                code: e.code().into(),
+                outcome: "denied".into(),
+                actor: caller.name.clone(),
+                skill: Some(name.into()),
+                detail: e.to_json(),
+                ..AuditEvent::default()
+            })
+            .await?;
+            return Err(e);
+        }
+        self.invoke(name, input, &caller.name).await
     }
 
     fn vault(&self) -> Result<Vault<'_>, HostError> {

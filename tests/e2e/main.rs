@@ -18,3 +18,4 @@ mod registry;
 mod secrets;
 mod servers;
 mod skills;
+mod tokens;

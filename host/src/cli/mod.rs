@@ -6,6 +6,7 @@ mod invoke;
 mod owner;
 mod print;
 mod secret;
+mod token;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -55,6 +56,9 @@ pub enum Command {
     /// Owner commands for secrets: init-key, set, list, rm, rotate-key.
     #[command(subcommand)]
     Secret(secret::SecretCommand),
+    /// Caller tokens: create, list, revoke.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     /// Verify and query the audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -115,6 +119,7 @@ pub fn main() -> ExitCode {
         Command::Skill(cmd) => owner::run(&ctx, cmd),
         Command::Audit(cmd) => audit::run(&ctx, cmd),
         Command::Secret(cmd) => secret::run(&ctx, cmd),
+        Command::Token(cmd) => token::run(&ctx, cmd),
         Command::Invoke(args) => invoke::invoke(&ctx, args),
         Command::Dev(args) => invoke::dev(&ctx, args),
     }

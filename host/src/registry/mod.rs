@@ -20,7 +20,7 @@ pub use model::{
 pub use modules::{ModuleReadError, ModuleStore};
 pub use name::SkillName;
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
-pub use store::{Actor, Inserted, RegistryStore, SecretRow, SecretStore};
+pub use store::{Actor, Inserted, RegistryStore, SecretRow, SecretStore, TokenStore};
 
 use crate::digest::ModuleDigest;
 
@@ -158,6 +158,11 @@ impl Registry {
     /// Every skill.
     pub fn skills(&self) -> Result<Vec<SkillRecord>, RegistryError> {
         self.store.skills()
+    }
+
+    /// Caller tokens in the same store.
+    pub fn tokens(&self) -> &dyn TokenStore {
+        &*self.store
     }
 
     /// The encrypted secrets in the same store.

@@ -19,7 +19,7 @@ use super::name::SkillName;
 use super::store::{Actor, Inserted, RegistryStore, SecretRow};
 
 /// Schema version this build reads and writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Migrations, in order; `MIGRATIONS[i]` moves the schema from `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -65,6 +65,18 @@ CREATE TABLE secrets (
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL,
     PRIMARY KEY (skill, name)
+) STRICT;
+"#,
+    r#"
+CREATE TABLE tokens (
+    id          TEXT PRIMARY KEY NOT NULL,
+    name        TEXT NOT NULL UNIQUE,
+    role        TEXT NOT NULL CHECK (role IN ('invoker', 'owner')),
+    skills      TEXT,
+    hash        BLOB NOT NULL,
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT,
+    revoked_at  TEXT
 ) STRICT;
 "#,
 ];
@@ -525,6 +537,102 @@ impl super::store::SecretStore for SqliteStore {
                 Self::write_secret(tx, &f(row)?)?;
             }
             Ok(rows.len())
+        })
+    }
+}
+
+const TOKEN_COLUMNS: &str = "id, name, role, skills, hash, created_at, expires_at, revoked_at";
+
+fn token_row(
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(crate::auth::TokenRecord, String, Option<String>)> {
+    Ok((
+        crate::auth::TokenRecord {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            role: crate::auth::Role::Invoker,
+            skills: None,
+            hash: r.get(4)?,
+            created_at: r.get(5)?,
+            expires_at: r.get(6)?,
+            revoked_at: r.get(7)?,
+        },
+        r.get(2)?,
+        r.get(3)?,
+    ))
+}
+
+fn finish_token(
+    (mut t, role, skills): (crate::auth::TokenRecord, String, Option<String>),
+) -> Result<crate::auth::TokenRecord, RegistryError> {
+    t.role = crate::auth::Role::parse(&role)
+        .ok_or_else(|| RegistryError::Corrupt("a token role is unreadable".into()))?;
+    t.skills = skills
+        .map(|s| serde_json::from_str(&s))
+        .transpose()
+        .map_err(|_| RegistryError::Corrupt("a token scope is unreadable".into()))?;
+    Ok(t)
+}
+
+impl super::store::TokenStore for SqliteStore {
+    fn insert_token(&self, t: &crate::auth::TokenRecord) -> Result<(), RegistryError> {
+        self.with_tx(|tx| {
+            let taken: bool = tx.query_row(
+                "SELECT count(*) > 0 FROM tokens WHERE name = ?1",
+                params![t.name],
+                |r| r.get(0),
+            )?;
+            if taken {
+                return Err(RegistryError::Storage(format!(
+                    "a token named {} already exists",
+                    t.name
+                )));
+            }
+            tx.execute(
+                &format!(
+                    "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                ),
+                params![
+                    t.id,
+                    t.name,
+                    t.role.as_str(),
+                    t.skills.as_ref().map(to_json),
+                    t.hash,
+                    t.created_at,
+                    t.expires_at,
+                    t.revoked_at
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn token(&self, id: &str) -> Result<Option<crate::auth::TokenRecord>, RegistryError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        conn.query_row(
+            &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?1"),
+            params![id],
+            token_row,
+        )
+        .optional()?
+        .map(finish_token)
+        .transpose()
+    }
+
+    fn tokens(&self) -> Result<Vec<crate::auth::TokenRecord>, RegistryError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut stmt =
+            conn.prepare(&format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY name"))?;
+        let rows = stmt.query_map([], token_row)?;
+        rows.map(|r| finish_token(r?)).collect()
+    }
+
+    fn revoke_token(&self, name: &str, at: &str) -> Result<bool, RegistryError> {
+        self.with_tx(|tx| {
+            Ok(tx.execute(
+                "UPDATE tokens SET revoked_at = ?1 WHERE name = ?2 AND revoked_at IS NULL",
+                params![at, name],
+            )? > 0)
         })
     }
 }

@@ -66,9 +66,19 @@ pub trait SecretStore: Send + Sync {
     ) -> Result<usize, RegistryError>;
 }
 
+/// Caller tokens (hashes only). Every method is one transaction.
+pub trait TokenStore: Send + Sync {
+    fn insert_token(&self, token: &crate::auth::TokenRecord) -> Result<(), RegistryError>;
+    /// By public id.
+    fn token(&self, id: &str) -> Result<Option<crate::auth::TokenRecord>, RegistryError>;
+    fn tokens(&self) -> Result<Vec<crate::auth::TokenRecord>, RegistryError>;
+    /// `false` if there is no such live token.
+    fn revoke_token(&self, name: &str, at: &str) -> Result<bool, RegistryError>;
+}
+
 /// Registry persistence. Every method is one transaction: it either
 /// happens completely or not at all.
-pub trait RegistryStore: SecretStore + Send + Sync {
+pub trait RegistryStore: SecretStore + TokenStore + Send + Sync {
     /// Register a pending version (a no-op for bytes already present).
     fn insert_version(
         &self,

@@ -1,0 +1,280 @@
+//! Caller identities and their tokens. A token is shown once, at creation;
+//! only its SHA-256 is stored, and a presented token is compared in constant
+//! time. Every failed authentication is audited as `auth.failure`, without
+//! the presented token.
+//!
+//! Format: `skh_<id>_<secret>`. The id (16 hex digits) finds the record; the
+//! secret (256 random bits, base64url) proves possession. With 256 bits of
+//! entropy a plain SHA-256 is enough: there is nothing to brute-force.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use zeroize::Zeroizing;
+
+use crate::codes::{self, Code};
+use crate::registry::RegistryError;
+
+/// What a caller may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// List and invoke the approved skills it is scoped to.
+    Invoker,
+    /// Everything an invoker can, on every skill, plus owner operations.
+    Owner,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Invoker => "invoker",
+            Role::Owner => "owner",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "invoker" => Some(Role::Invoker),
+            "owner" => Some(Role::Owner),
+            _ => None,
+        }
+    }
+}
+
+/// A token as stored (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenRecord {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    /// Skills an invoker may use; `None` means all.
+    pub skills: Option<Vec<String>>,
+    #[serde(skip)]
+    pub hash: Vec<u8>,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub name: String,
+    pub role: Role,
+    pub skills: Option<Vec<String>>,
+}
+
+impl Caller {
+    /// Whether this caller may see and invoke `skill`.
+    pub fn may_use(&self, skill: &str) -> bool {
+        self.role == Role::Owner
+            || self
+                .skills
+                .as_ref()
+                .is_none_or(|s| s.iter().any(|x| x == skill))
+    }
+
+    pub fn is_owner(&self) -> bool {
+        self.role == Role::Owner
+    }
+}
+
+/// Why a caller was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// Missing, malformed, unknown, wrong, expired or revoked: one answer for
+    /// all, so a prober learns nothing.
+    #[error("authentication failed")]
+    Failure { reason: &'static str },
+    #[error("this caller may not {0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+}
+
+impl AuthError {
+    pub fn code(&self) -> Code {
+        match self {
+            AuthError::Failure { .. } => codes::AUTH_FAILURE,
+            AuthError::Forbidden(_) => codes::AUTH_FORBIDDEN,
+            AuthError::Invalid(_) => codes::AUTH_INVALID,
+            AuthError::Registry(e) => e.code(),
+        }
+    }
+}
+
+/// A newly minted token: the text to hand over once, and its record.
+pub struct NewToken {
+    pub token: Zeroizing<String>,
+    pub record: TokenRecord,
+}
+
+/// Hash of a token's secret part.
+pub fn hash_secret(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// Constant-time equality of two byte strings of equal length.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Mint a token for a caller.
+pub fn mint(
+    name: &str,
+    role: Role,
+    skills: Option<Vec<String>>,
+    created_at: String,
+    expires_at: Option<String>,
+) -> Result<NewToken, AuthError> {
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(AuthError::Invalid(format!(
+            "{name:?} is not a token name: use 1-64 of a-z, A-Z, 0-9, '-' and '_'"
+        )));
+    }
+    let id = hex::encode(rand::random::<[u8; 8]>());
+    let secret = Zeroizing::new(URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()));
+    let token = Zeroizing::new(format!("skh_{id}_{}", secret.as_str()));
+    Ok(NewToken {
+        record: TokenRecord {
+            id,
+            name: name.to_string(),
+            role,
+            skills,
+            hash: hash_secret(&secret),
+            created_at,
+            expires_at,
+            revoked_at: None,
+        },
+        token,
+    })
+}
+
+/// Split a presented token into (id, secret), or `None` if malformed.
+pub fn split(presented: &str) -> Option<(&str, &str)> {
+    let rest = presented.strip_prefix("skh_")?;
+    let (id, secret) = rest.split_once('_')?;
+    (id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()) && secret.len() == 43)
+        .then_some((id, secret))
+}
+
+/// Check a presented token against its record at time `now` (RFC 3339).
+pub fn check(
+    record: Option<&TokenRecord>,
+    presented_secret: &str,
+    now: &str,
+) -> Result<Caller, AuthError> {
+    // Hash even when there is no record, so timing says nothing about ids.
+    let presented = hash_secret(presented_secret);
+    let Some(record) = record else {
+        return Err(AuthError::Failure {
+            reason: "unknown token",
+        });
+    };
+    if !ct_eq(&presented, &record.hash) {
+        return Err(AuthError::Failure {
+            reason: "wrong secret",
+        });
+    }
+    if record.revoked_at.is_some() {
+        return Err(AuthError::Failure { reason: "revoked" });
+    }
+    if record.expires_at.as_deref().is_some_and(|e| e <= now) {
+        return Err(AuthError::Failure { reason: "expired" });
+    }
+    Ok(Caller {
+        name: record.name.clone(),
+        role: record.role,
+        skills: record.skills.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> String {
+        "2026-11-22T00:00:00Z".into()
+    }
+
+    #[test]
+    fn mint_split_check() {
+        let t = mint(
+            "agent-1",
+            Role::Invoker,
+            Some(vec!["echo".into()]),
+            now(),
+            None,
+        )
+        .unwrap();
+        let (id, secret) = split(&t.token).unwrap();
+        assert_eq!(id, t.record.id);
+        let caller = check(Some(&t.record), secret, &now()).unwrap();
+        assert!(caller.may_use("echo") && !caller.may_use("other"));
+        assert!(!t.record.hash.is_empty() && !t.token.contains(&hex::encode(&t.record.hash)));
+    }
+
+    #[test]
+    fn every_failure_looks_the_same() {
+        let t = mint(
+            "a",
+            Role::Owner,
+            None,
+            now(),
+            Some("2026-11-23T00:00:00Z".into()),
+        )
+        .unwrap();
+        let (_, secret) = split(&t.token).unwrap();
+        let mut wrong = secret.to_string();
+        wrong.replace_range(0..1, if wrong.starts_with('A') { "B" } else { "A" });
+        let failures = [
+            check(None, secret, &now()),
+            check(Some(&t.record), &wrong, &now()),
+            check(Some(&t.record), secret, "2026-11-24T00:00:00Z"),
+            check(
+                Some(&TokenRecord {
+                    revoked_at: Some(now()),
+                    ..t.record.clone()
+                }),
+                secret,
+                &now(),
+            ),
+        ];
+        for f in failures {
+            let e = f.unwrap_err();
+            assert_eq!(e.code(), codes::AUTH_FAILURE);
+            assert_eq!(e.to_string(), "authentication failed");
+        }
+        for bad in [
+            "",
+            "skh_",
+            "Bearer x",
+            "skh_zz_abc",
+            &format!("skh_{}_short", t.record.id),
+        ] {
+            assert!(split(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_are_checked() {
+        for bad in ["", "a b", "a/b", &"x".repeat(65), "é"] {
+            assert!(
+                mint(bad, Role::Invoker, None, now(), None).is_err(),
+                "{bad}"
+            );
+        }
+    }
+}
