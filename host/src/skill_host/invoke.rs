@@ -1,0 +1,316 @@
+//! Invocation: the checker pipeline of [`SkillHost`](super::SkillHost).
+
+use super::*;
+
+impl SkillHost {
+    /// Invoke the approved version of `name` for `caller`.
+    ///
+    /// The pipeline, in this order and nowhere else:
+    ///
+    /// 1. the name is valid (`registry.invalid_name`);
+    /// 2. the skill exists, is enabled and has an approved version whose
+    ///    bytes still hash to the approved digest (`skill.*`);
+    /// 3. rate limits: caller, skill, global (`rate.limited`);
+    /// 4. a concurrency slot (`rate.busy`);
+    /// 5. input size and JSON syntax (`limits.input_too_large`,
+    ///    `input.invalid_json`);
+    /// 6. the input schema (`input.schema_invalid`);
+    /// 7. an `invoke.start` audit record is made durable — if it cannot be,
+    ///    nothing runs (`audit.unavailable`);
+    /// 8. the sandbox, with the granted limits and egress;
+    /// 9. the output schema, if declared (`output.schema_invalid`);
+    /// 10. the `invoke` audit record (and one per egress attempt) is made
+    ///     durable before the result is returned.
+    ///
+    /// Refusals at steps 1-6 are audited as `invoke` records with outcome
+    /// `denied`. `Err` means the skill did not run; `Ok` carries the
+    /// invocation, which may itself have failed inside the sandbox.
+    pub async fn invoke(
+        &self,
+        name: &str,
+        input: &str,
+        caller: &str,
+    ) -> Result<Invocation, HostError> {
+        let span = tracing::info_span!("invoke", skill = name, caller = caller);
+        async move {
+            let input_sha256 = ModuleDigest::of(input.as_bytes()).hex();
+            match self.check(name, input, caller).await {
+                Ok(ready) => self.run(name, input, caller, input_sha256, ready).await,
+                Err((e, digest)) => {
+                    tracing::info!(code = e.code(), "invocation refused");
+                    self.record(AuditEvent {
+                        kind: "invoke".into(),
+                        code: e.code().into(),
+                        outcome: "denied".into(),
+                        actor: caller.into(),
+                        skill: Some(name.into()),
+                        digest: digest.map(|d| d.to_string()),
+                        metrics: Metrics {
+                            input_sha256: Some(input_sha256),
+                            ..Metrics::default()
+                        },
+                        detail: e.to_json(),
+                    })
+                    .await?;
+                    Err(e)
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Steps 1-6.
+    async fn check(
+        &self,
+        name: &str,
+        input: &str,
+        caller: &str,
+    ) -> Result<Ready, (HostError, Option<ModuleDigest>)> {
+        let valid = Self::name(name).map_err(|e| (e, None))?;
+        let runnable = self
+            .registry
+            .runnable(&valid)
+            .map_err(|e| (e.into(), None))?;
+        let digest = runnable.version.digest;
+        let fail = |e: HostError| (e, Some(digest));
+        self.checker
+            .rate(name, caller)
+            .map_err(|e| fail(e.into()))?;
+        let slot = self.checker.slot().map_err(|e| fail(e.into()))?;
+        let granted = runnable.version.granted.clone().unwrap_or_default();
+        let limits = effective_limits(&self.config.limits, &granted.limits);
+        check_input(input, &limits).map_err(|e| fail(HostError::Input(e)))?;
+        let schemas = self
+            .checker
+            .schemas(&digest, &runnable.version.declared)
+            .map_err(|m| fail(RegistryError::InvalidMetadata(m).into()))?;
+        let value: Value = serde_json::from_str(input).map_err(|e| {
+            fail(HostError::Input(InvokeError::InputNotJson {
+                detail: e.to_string(),
+            }))
+        })?;
+        schemas
+            .check_input(&value)
+            .map_err(|errors| fail(CheckError::InputSchema { errors }.into()))?;
+        let skill = self.loaded(&digest, &runnable.bytes).map_err(fail)?;
+        Ok(Ready {
+            digest,
+            skill,
+            schemas,
+            limits,
+            destinations: granted
+                .http
+                .iter()
+                .filter_map(|d| Destination::parse(d).ok())
+                .collect(),
+            secrets: Arc::new(crate::secrets::reveal(
+                self.registry.secrets(),
+                self.key.as_ref(),
+                name,
+                &granted.secrets,
+            )),
+            _slot: slot,
+        })
+    }
+
+    /// Steps 7-10.
+    async fn run(
+        &self,
+        name: &str,
+        input: &str,
+        caller: &str,
+        input_sha256: String,
+        ready: Ready,
+    ) -> Result<Invocation, HostError> {
+        let digest = Some(ready.digest.to_string());
+        self.record(AuditEvent {
+            kind: "invoke.start".into(),
+            code: codes::OK.into(),
+            outcome: "ok".into(),
+            actor: caller.into(),
+            skill: Some(name.into()),
+            digest: digest.clone(),
+            metrics: Metrics {
+                input_sha256: Some(input_sha256.clone()),
+                ..Metrics::default()
+            },
+            detail: Value::Null,
+        })
+        .await?;
+        let mut invocation = ready
+            .skill
+            .invoke_with_secrets(
+                input,
+                &ready.limits,
+                &ready.destinations,
+                ready.secrets.clone(),
+            )
+            .await;
+        // Scan what the skill produced for every secret it was granted.
+        let mut redactions = std::mem::take(&mut invocation.redactions);
+        redactions.extend(scrub(&mut invocation, &ready.secrets));
+        if let Ok(output) = &invocation.result {
+            let value: Value = serde_json::from_str(output).unwrap_or(Value::Null);
+            if let Err(errors) = ready.schemas.check_output(&value) {
+                invocation.result = Err(InvokeError::OutputSchemaInvalid { errors });
+            }
+        }
+        for event in &invocation.egress {
+            self.record(AuditEvent {
+                kind: "egress".into(),
+                code: event.code.into(),
+                outcome: outcome_of(event.code).into(),
+                actor: caller.into(),
+                skill: Some(name.into()),
+                digest: digest.clone(),
+                metrics: Metrics {
+                    duration_ms: Some(event.duration_ms),
+                    egress_bytes: Some(event.response_bytes),
+                    ..Metrics::default()
+                },
+                detail: json!(event),
+            })
+            .await?;
+        }
+        for r in &redactions {
+            self.record(AuditEvent {
+                kind: "secret.redacted".into(),
+                code: codes::SECRET_REDACTED.into(),
+                outcome: "ok".into(),
+                actor: caller.into(),
+                skill: Some(name.into()),
+                digest: digest.clone(),
+                detail: json!({ "secret": r.name, "location": r.location, "count": r.count }),
+                ..AuditEvent::default()
+            })
+            .await?;
+        }
+        let code = invocation
+            .result
+            .as_ref()
+            .map_or_else(|e| e.code(), |_| codes::OK);
+        tracing::info!(
+            code,
+            fuel = invocation.usage.fuel_consumed,
+            "invocation finished"
+        );
+        let usage = &invocation.usage;
+        self.record(AuditEvent {
+            kind: "invoke".into(),
+            code: code.into(),
+            outcome: if code == codes::OK { "ok" } else { "failed" }.into(),
+            actor: caller.into(),
+            skill: Some(name.into()),
+            digest,
+            metrics: Metrics {
+                duration_ms: Some(usage.duration_ms),
+                fuel: Some(usage.fuel_consumed),
+                peak_memory: Some(usage.peak_memory_bytes),
+                egress_count: Some(u64::from(usage.http_requests)),
+                egress_bytes: Some(usage.egress_response_bytes),
+                input_sha256: Some(input_sha256),
+                output_bytes: Some(invocation.result.as_ref().map_or(0, |o| o.len() as u64)),
+            },
+            detail: match &invocation.result {
+                Ok(_) => Value::Null,
+                Err(e) => e.to_json(),
+            },
+        })
+        .await?;
+        Ok(invocation)
+    }
+
+    /// [`invoke`](Self::invoke) for an authenticated caller: a skill outside
+    /// the caller's scope is refused with `auth.forbidden` before anything
+    /// else, and audited.
+    pub async fn invoke_as(
+        &self,
+        caller: &Caller,
+        name: &str,
+        input: &str,
+    ) -> Result<Invocation, HostError> {
+        if !caller.may_use(name) {
+            let e: HostError = AuthError::Forbidden(format!("invoke {name}")).into();
+            self.record(AuditEvent {
+                kind: "invoke".into(),
+                code: e.code().into(),
+                outcome: "denied".into(),
+                actor: caller.name.clone(),
+                skill: Some(name.into()),
+                detail: e.to_json(),
+                ..AuditEvent::default()
+            })
+            .await?;
+            return Err(e);
+        }
+        self.invoke(name, input, &caller.name).await
+    }
+
+    fn loaded(&self, digest: &ModuleDigest, bytes: &[u8]) -> Result<Arc<LoadedSkill>, HostError> {
+        if let Some(s) = self
+            .loaded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(digest)
+        {
+            return Ok(s.clone());
+        }
+        let skill = Arc::new(self.engine.load(bytes)?);
+        self.loaded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(*digest, skill.clone());
+        Ok(skill)
+    }
+}
+
+/// Redact every granted secret from the output, the error and the logs.
+fn scrub(invocation: &mut Invocation, secrets: &SecretGrants) -> Vec<Redaction> {
+    let mut found = Vec::new();
+    for secret in secrets.revealed() {
+        let mut note = |location: &'static str, count: usize| {
+            if count > 0 {
+                found.push(Redaction {
+                    name: secret.name.clone(),
+                    location,
+                    count,
+                });
+            }
+        };
+        match &mut invocation.result {
+            Ok(output) => note(
+                "output",
+                redact::redact_text(output, &secret.name, &secret.value),
+            ),
+            Err(InvokeError::SkillError { code, message }) => {
+                let n = redact::redact_text(code, &secret.name, &secret.value)
+                    + redact::redact_text(message, &secret.name, &secret.value);
+                note("error", n);
+            }
+            Err(InvokeError::Trapped {
+                detail: Some(d), ..
+            }) => {
+                note("error", redact::redact_text(d, &secret.name, &secret.value));
+            }
+            Err(_) => {}
+        }
+        let mut in_logs = 0;
+        for log in &mut invocation.logs {
+            in_logs += redact::redact_text(&mut log.message, &secret.name, &secret.value);
+        }
+        note("log", in_logs);
+    }
+    found
+}
+
+/// Everything the checks established, held for the run.
+struct Ready {
+    digest: ModuleDigest,
+    skill: Arc<LoadedSkill>,
+    schemas: Arc<Schemas>,
+    limits: Limits,
+    destinations: Vec<Destination>,
+    secrets: Arc<SecretGrants>,
+    _slot: OwnedSemaphorePermit,
+}

@@ -1,0 +1,273 @@
+//! [`SkillHost`]: the registry, the engine and the audit sink together. Every
+//! owner decision and every invocation goes through here, and each one —
+//! allowed or refused — is an audit event.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+use tokio::sync::OwnedSemaphorePermit;
+use tracing::Instrument;
+
+use crate::audit::{AuditEvent, AuditSink, AuditUnavailable, Metrics};
+use crate::auth::{AuthError, Caller, NewToken, Role, TokenRecord};
+use crate::checker::{CheckError, Checker, Schemas};
+use crate::codes::{self, Code};
+use crate::config::{HostConfig, Limits};
+use crate::contract;
+use crate::digest::ModuleDigest;
+use crate::egress::Destination;
+use crate::egress::Redaction;
+use crate::engine::{LoadError, LoadedSkill, SkillEngine};
+use crate::registry::{
+    Actor, Declared, Inserted, LimitSet, Narrowing, Permissions, Registry, RegistryError,
+    SkillName, SkillRecord, SkillVersion,
+};
+use crate::sandbox::{Invocation, InvokeError, check_input};
+
+mod credentials;
+mod invoke;
+mod owner;
+
+use crate::secrets::{MasterKey, SecretError, SecretGrants, SecretSummary, Vault, redact};
+pub use owner::declared_from;
+
+/// Why a host operation was refused before or instead of running a skill.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HostError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The skill's `metadata` call failed while adding it.
+    #[error("reading the skill's metadata failed: {0}")]
+    Metadata(InvokeError),
+    #[error(transparent)]
+    Audit(#[from] AuditUnavailable),
+    #[error(transparent)]
+    Check(#[from] CheckError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// The input was refused before the sandbox started.
+    #[error("{0}")]
+    Input(InvokeError),
+}
+
+impl HostError {
+    pub fn code(&self) -> Code {
+        match self {
+            HostError::Registry(e) => e.code(),
+            HostError::Load(e) => e.code(),
+            HostError::Metadata(e) => e.code(),
+            HostError::Audit(e) => e.code(),
+            HostError::Check(e) => e.code(),
+            HostError::Secret(e) => e.code(),
+            HostError::Auth(e) => e.code(),
+            HostError::Input(e) => e.code(),
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        match self {
+            HostError::Load(e) => e.to_json(),
+            HostError::Check(e) => e.to_json(),
+            HostError::Input(e) => e.to_json(),
+            HostError::Metadata(e) => {
+                let mut v = e.to_json();
+                v["message"] = self.to_string().into();
+                v
+            }
+            _ => json!({ "code": self.code(), "message": self.to_string() }),
+        }
+    }
+}
+
+/// Limits for the `metadata` call made while adding a skill: the module is
+/// not approved yet, so it gets far less than an approved invocation.
+pub fn metadata_limits(host: &Limits) -> Limits {
+    Limits {
+        timeout_ms: host.timeout_ms.min(2_000),
+        fuel: host.fuel.min(100_000_000),
+        memory_bytes: host.memory_bytes.min(32 << 20),
+        http_requests: 0,
+        ..host.clone()
+    }
+}
+
+/// The limits one invocation runs under: the owner's configuration, lowered
+/// by whatever was granted. A grant can only lower a limit.
+pub fn effective_limits(host: &Limits, granted: &LimitSet) -> Limits {
+    let lower = |base: u64, grant: Option<u64>| grant.map_or(base, |g| base.min(g.max(1)));
+    Limits {
+        timeout_ms: lower(host.timeout_ms, granted.timeout_ms),
+        memory_bytes: lower(host.memory_bytes, granted.memory_bytes),
+        output_bytes: lower(host.output_bytes, granted.output_bytes),
+        ..host.clone()
+    }
+}
+
+/// The outcome of adding a skill.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Added {
+    /// A new pending version, waiting for the owner.
+    Pending(SkillVersion),
+    /// These bytes were already registered; nothing changed.
+    Unchanged(SkillVersion),
+}
+
+impl Added {
+    pub fn version(&self) -> &SkillVersion {
+        match self {
+            Added::Pending(v) | Added::Unchanged(v) => v,
+        }
+    }
+}
+
+/// Registry + engine + checker + audit. Share it behind an `Arc`.
+pub struct SkillHost {
+    config: HostConfig,
+    engine: SkillEngine,
+    registry: Registry,
+    checker: Checker,
+    audit: AuditSink,
+    loaded: Mutex<HashMap<ModuleDigest, Arc<LoadedSkill>>>,
+    key: Option<MasterKey>,
+}
+
+impl std::fmt::Debug for SkillHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SkillHost")
+            .field("registry", &self.registry)
+            .finish_non_exhaustive()
+    }
+}
+
+fn outcome_of(code: Code) -> &'static str {
+    if code == codes::OK { "ok" } else { "denied" }
+}
+
+impl SkillHost {
+    /// The persistent host in `data_dir`: registry, module store, artifact
+    /// cache and audit log all live there.
+    pub async fn open(config: &HostConfig, data_dir: &Path) -> Result<Self, HostError> {
+        let registry = Registry::open(data_dir)?;
+        let audit = AuditSink::open(data_dir, &config.audit).await?;
+        // No key is fine until a secret is used; a bad key is an error now.
+        let key = match MasterKey::load(&data_dir.join(crate::secrets::key::FILE)) {
+            Ok(k) => Some(k),
+            Err(SecretError::NoKey(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        Ok(SkillHost {
+            config: config.clone(),
+            engine: SkillEngine::new(config, Some(data_dir))?,
+            registry,
+            checker: Checker::new(config),
+            audit,
+            loaded: Mutex::default(),
+            key,
+        })
+    }
+
+    /// A host whose registry and audit log live only in memory (the dev
+    /// loop). `cache_dir`, if given, holds the compiled-artifact cache.
+    pub fn ephemeral(config: &HostConfig, cache_dir: Option<&Path>) -> Result<Self, HostError> {
+        Ok(SkillHost {
+            config: config.clone(),
+            engine: SkillEngine::new(config, cache_dir)?,
+            registry: Registry::ephemeral()?,
+            checker: Checker::new(config),
+            audit: AuditSink::in_memory(),
+            loaded: Mutex::default(),
+            key: None,
+        })
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    pub fn audit(&self) -> &AuditSink {
+        &self.audit
+    }
+
+    pub fn config(&self) -> &HostConfig {
+        &self.config
+    }
+
+    /// The engine (e.g. for its instance counters).
+    pub fn engine(&self) -> &SkillEngine {
+        &self.engine
+    }
+
+    async fn record(&self, event: AuditEvent) -> Result<(), AuditUnavailable> {
+        self.audit.record(event).await
+    }
+
+    /// Audit the outcome of an owner operation, then return it. A refusal
+    /// is audited too; if the audit log fails, that failure is returned.
+    async fn audited<T>(
+        &self,
+        kind: &'static str,
+        actor: &str,
+        skill: &str,
+        digest: Option<&ModuleDigest>,
+        result: Result<T, HostError>,
+        detail: impl FnOnce(&T) -> Value,
+    ) -> Result<T, HostError> {
+        let (code, detail) = match &result {
+            Ok(v) => (codes::OK, detail(v)),
+            Err(e) => (e.code(), json!({ "message": e.to_string() })),
+        };
+        self.record(AuditEvent {
+            kind: kind.into(),
+            code: code.into(),
+            outcome: outcome_of(code).into(),
+            actor: actor.into(),
+            skill: (!skill.is_empty()).then(|| skill.to_string()),
+            digest: digest.map(|d| d.to_string()),
+            detail,
+            ..AuditEvent::default()
+        })
+        .await?;
+        result
+    }
+
+    fn name(raw: &str) -> Result<SkillName, HostError> {
+        SkillName::parse(raw).map_err(|reason| RegistryError::invalid_name(raw, reason).into())
+    }
+}
+
+/// Decision time for registry records (RFC 3339, UTC).
+fn audit_time() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grants_only_lower_limits() {
+        let host = Limits::default();
+        let granted = LimitSet {
+            timeout_ms: Some(1_000),
+            memory_bytes: Some(u64::MAX),
+            output_bytes: None,
+        };
+        let l = effective_limits(&host, &granted);
+        assert_eq!(l.timeout_ms, 1_000);
+        assert_eq!(l.memory_bytes, host.memory_bytes);
+        assert_eq!(l.output_bytes, host.output_bytes);
+        // A zero grant cannot disable a limit check by making it 0.
+        let zero = LimitSet {
+            timeout_ms: Some(0),
+            ..LimitSet::default()
+        };
+        assert_eq!(effective_limits(&host, &zero).timeout_ms, 1);
+    }
+}
