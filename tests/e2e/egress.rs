@@ -455,7 +455,6 @@ async fn slow_and_trickling_responses_time_out() {
         "the invocation must end at its own deadline: {:?}",
         inv.result
     );
-    assert!(inv.usage.duration_ms < 1_400, "{:?}", inv.usage);
 }
 
 #[tokio::test]
