@@ -283,6 +283,10 @@ async fn revoke_and_disable_take_effect_at_once_in_a_running_host() {
     assert_eq!(invoke_code(&host, "echo").await, codes::OK);
     cli(&["skill", "revoke", "echo"]);
     assert_eq!(invoke_code(&host, "echo").await, codes::SKILL_REVOKED);
+    // Both processes wrote to one audit log; it is still a single chain.
+    drop(host);
+    let v = skillhost::audit::verify(dir.path()).unwrap();
+    assert!(v.records >= 10, "{v:?}");
 }
 
 #[tokio::test]

@@ -25,6 +25,7 @@ use crate::config::AuditConfig;
 pub const DIR: &str = "audit";
 const HEAD: &str = "head";
 const ANCHOR: &str = "anchor";
+const LOCK: &str = "lock";
 /// Most records written with one fsync.
 const MAX_BATCH: usize = 512;
 
@@ -101,35 +102,107 @@ pub(crate) fn now_ts() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
-/// The writer's view of the chain.
+/// The newest segment and its last record, read from disk.
+struct OnDisk {
+    segment: Option<PathBuf>,
+    last: ChainPoint,
+    day: String,
+    repaired_bytes: u64,
+}
+
+/// Find the current end of the chain. Cuts off a torn (incomplete) last
+/// record. Call only while holding the lock.
+fn read_tail(dir: &Path) -> Result<OnDisk, String> {
+    let anchor = read_point(&dir.join(ANCHOR)).unwrap_or(ChainPoint {
+        seq: 0,
+        hash: GENESIS.to_string(),
+    });
+    let mut out = OnDisk {
+        segment: None,
+        last: anchor,
+        day: String::new(),
+        repaired_bytes: 0,
+    };
+    let Some(active) = segments(dir).map_err(|e| e.to_string())?.pop() else {
+        return Ok(out);
+    };
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&active)
+        .map_err(|e| format!("cannot open {}: {e}", active.display()))?;
+    let len = f.metadata().map_err(|e| e.to_string())?.len();
+    // Records are small; the last complete one lies in the last 64 KiB
+    // unless the file is smaller.
+    let from = len.saturating_sub(64 * 1024);
+    f.seek(SeekFrom::Start(from)).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    if complete < bytes.len() {
+        // A crash tore the last write: drop the partial record.
+        let keep = from + complete as u64;
+        f.set_len(keep)
+            .map_err(|e| format!("cannot repair the audit tail: {e}"))?;
+        f.sync_all().map_err(|e| e.to_string())?;
+        out.repaired_bytes = len - keep;
+    }
+    out.segment = Some(active);
+    if let Some(line) = bytes[..complete]
+        .split(|b| *b == b'\n')
+        .rev()
+        .find(|l| !l.is_empty())
+    {
+        let record: AuditRecord = serde_json::from_slice(line).map_err(|_| {
+            "the last audit record is unreadable; run `skillhost audit verify`".to_string()
+        })?;
+        if record.compute_hash() != record.hash {
+            return Err(
+                "the last audit record fails its hash; run `skillhost audit verify`".into(),
+            );
+        }
+        out.day = day_of(&record.ts).to_string();
+        out.last = ChainPoint {
+            seq: record.seq,
+            hash: record.hash,
+        };
+    }
+    Ok(out)
+}
+
+/// The writer: appends batches under an exclusive lock on `audit/lock`, so
+/// several processes (a server and the owner's CLI) extend one chain.
 struct Tail {
     dir: PathBuf,
-    file: Option<File>,
-    day: String,
-    last: ChainPoint,
+    lock: File,
 }
 
 impl Tail {
     /// Append records for `events` durably, or nothing at all.
     fn append(&mut self, events: Vec<AuditEvent>) -> Result<(), String> {
+        self.lock
+            .lock()
+            .map_err(|e| format!("cannot lock the audit log: {e}"))?;
+        let result = self.append_locked(events);
+        let _ = self.lock.unlock();
+        result
+    }
+
+    fn append_locked(&mut self, events: Vec<AuditEvent>) -> Result<(), String> {
+        let tail = read_tail(&self.dir)?;
         let ts = now_ts();
-        if self.file.is_none() || day_of(&ts) != self.day {
-            let path = self.dir.join(segment_name(self.last.seq + 1));
-            let file = OpenOptions::new()
-                .append(true)
-                .create(true)
-                .mode(0o600)
-                .open(&path)
-                .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-            File::open(&self.dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| e.to_string())?;
-            self.file = Some(file);
-            self.day = day_of(&ts).to_string();
-        }
-        let file = self.file.as_mut().expect("opened above");
+        let path = match tail.segment {
+            Some(p) if day_of(&ts) == tail.day || tail.day.is_empty() => p,
+            _ => self.dir.join(segment_name(tail.last.seq + 1)),
+        };
+        let mut file = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
         let mut bytes = Vec::new();
-        let mut last = self.last.clone();
+        let mut last = tail.last;
         for event in events {
             let record = AuditRecord::new(
                 last.seq + 1,
@@ -153,10 +226,15 @@ impl Tail {
             let _ = file.set_len(before);
             return Err(e.to_string());
         }
-        self.last = last;
+        if before == 0 {
+            // A new segment: make its directory entry durable too.
+            File::open(&self.dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| e.to_string())?;
+        }
         // Not fsynced: after a crash the head may lag the log, which verify
         // accepts; only a log shorter than its head is a truncation.
-        let _ = write_point(&self.dir, HEAD, &self.last, false);
+        let _ = write_point(&self.dir, HEAD, &last, false);
         Ok(())
     }
 }
@@ -184,62 +262,28 @@ impl AuditLog {
             .mode(0o700)
             .create(&dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let mut report = OpenReport::default();
-        if config.retention_days > 0 {
-            report.pruned_segments =
-                prune(&dir, config.retention_days).map_err(|e| format!("retention: {e}"))?;
-        }
-        let anchor = read_point(&dir.join(ANCHOR)).unwrap_or(ChainPoint {
-            seq: 0,
-            hash: GENESIS.to_string(),
-        });
-        let mut last = anchor;
-        let mut file = None;
-        let mut day = String::new();
-        if let Some(active) = segments(&dir).map_err(|e| e.to_string())?.pop() {
-            let mut f = OpenOptions::new()
-                .read(true)
-                .append(true)
-                .open(&active)
-                .map_err(|e| format!("cannot open {}: {e}", active.display()))?;
-            let mut bytes = Vec::new();
-            f.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
-            let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-            if complete < bytes.len() {
-                // A crash tore the last write: drop the partial record.
-                f.set_len(complete as u64)
-                    .map_err(|e| format!("cannot repair the audit tail: {e}"))?;
-                f.sync_all().map_err(|e| e.to_string())?;
-                f.seek(SeekFrom::End(0)).map_err(|e| e.to_string())?;
-                report.repaired_bytes = (bytes.len() - complete) as u64;
+        let lock = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(dir.join(LOCK))
+            .map_err(|e| format!("cannot open the audit lock: {e}"))?;
+        lock.lock()
+            .map_err(|e| format!("cannot lock the audit log: {e}"))?;
+        let opened = (|| {
+            let mut report = OpenReport::default();
+            if config.retention_days > 0 {
+                report.pruned_segments =
+                    prune(&dir, config.retention_days).map_err(|e| format!("retention: {e}"))?;
             }
-            if let Some(line) = bytes[..complete]
-                .split(|b| *b == b'\n')
-                .rev()
-                .find(|l| !l.is_empty())
-            {
-                let record: AuditRecord = serde_json::from_slice(line).map_err(|_| {
-                    "the last audit record is unreadable; run `skillhost audit verify`".to_string()
-                })?;
-                if record.compute_hash() != record.hash {
-                    return Err(
-                        "the last audit record fails its hash; run `skillhost audit verify`".into(),
-                    );
-                }
-                day = day_of(&record.ts).to_string();
-                last = ChainPoint {
-                    seq: record.seq,
-                    hash: record.hash,
-                };
-                file = Some(f);
-            }
-        }
-        let mut tail = Tail {
-            dir,
-            file,
-            day,
-            last,
-        };
+            report.repaired_bytes = read_tail(&dir)?.repaired_bytes;
+            Ok::<_, String>(report)
+        })();
+        let _ = lock.unlock();
+        let report = opened?;
+        let mut tail = Tail { dir, lock };
         let group = config.group_commit;
         let (tx, rx) = mpsc::channel::<Job>();
         let writer = std::thread::Builder::new()

@@ -268,6 +268,37 @@ mod tests {
         assert_eq!(v.last_seq, 6, "plus the record of the pruning itself");
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_writers_extend_one_chain() {
+        // Two open logs on one directory stand for two processes (a server
+        // and an owner's CLI): their records must form a single chain.
+        let tmp = tempfile::tempdir().unwrap();
+        let a = std::sync::Arc::new(
+            AuditSink::open(tmp.path(), &AuditConfig::default())
+                .await
+                .unwrap(),
+        );
+        let b = std::sync::Arc::new(
+            AuditSink::open(tmp.path(), &AuditConfig::default())
+                .await
+                .unwrap(),
+        );
+        let mut tasks = Vec::new();
+        for i in 0..100 {
+            for sink in [a.clone(), b.clone()] {
+                tasks.push(tokio::spawn(async move {
+                    sink.record(event(&format!("e{i}"))).await.unwrap()
+                }));
+            }
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        drop((a, b));
+        let v = verify(tmp.path()).unwrap();
+        assert_eq!(v.records, 200);
+    }
+
     #[tokio::test]
     async fn an_unwritable_log_is_reported() {
         let tmp = tempfile::tempdir().unwrap();
