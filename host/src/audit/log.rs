@@ -123,49 +123,46 @@ fn read_tail(dir: &Path) -> Result<OnDisk, String> {
         day: String::new(),
         repaired_bytes: 0,
     };
-    let Some(active) = segments(dir).map_err(|e| e.to_string())?.pop() else {
-        return Ok(out);
-    };
-    let mut f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&active)
-        .map_err(|e| format!("cannot open {}: {e}", active.display()))?;
-    let len = f.metadata().map_err(|e| e.to_string())?.len();
-    // Records are small; the last complete one lies in the last 64 KiB
-    // unless the file is smaller.
-    let from = len.saturating_sub(64 * 1024);
-    f.seek(SeekFrom::Start(from)).map_err(|e| e.to_string())?;
-    let mut bytes = Vec::new();
-    f.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
-    let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-    if complete < bytes.len() {
-        // A crash tore the last write: drop the partial record.
-        let keep = from + complete as u64;
-        f.set_len(keep)
-            .map_err(|e| format!("cannot repair the audit tail: {e}"))?;
-        f.sync_all().map_err(|e| e.to_string())?;
-        out.repaired_bytes = len - keep;
-    }
-    out.segment = Some(active);
-    if let Some(line) = bytes[..complete]
-        .split(|b| *b == b'\n')
-        .rev()
-        .find(|l| !l.is_empty())
-    {
-        let record: AuditRecord = serde_json::from_slice(line).map_err(|_| {
-            "the last audit record is unreadable; run `skillhost audit verify`".to_string()
-        })?;
-        if record.compute_hash() != record.hash {
-            return Err(
-                "the last audit record fails its hash; run `skillhost audit verify`".into(),
-            );
+    let mut all = segments(dir).map_err(|e| e.to_string())?;
+    while let Some(active) = all.pop() {
+        let mut f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&active)
+            .map_err(|e| format!("cannot open {}: {e}", active.display()))?;
+        let len = f.metadata().map_err(|e| e.to_string())?.len();
+        // Records are small; the last complete one lies in the last 64 KiB
+        // unless the file is smaller.
+        let from = len.saturating_sub(64 * 1024);
+        f.seek(SeekFrom::Start(from)).map_err(|e| e.to_string())?;
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+        let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        if complete < bytes.len() {
+            // A crash tore the last write: drop the partial record.
+            let keep = from + complete as u64;
+            f.set_len(keep).map_err(|e| format!("cannot repair the audit tail: {e}"))?;
+            f.sync_all().map_err(|e| e.to_string())?;
+            out.repaired_bytes += len - keep;
         }
+        let Some(line) = bytes[..complete].split(|b| *b == b'\n').rev().find(|l| !l.is_empty()) else {
+            // A segment with no complete record (a crash or a full disk right
+            // after it was created): the chain ends in the one before it.
+            std::fs::remove_file(&active).map_err(|e| format!("cannot remove an empty audit segment: {e}"))?;
+            continue;
+        };
+        let record: AuditRecord = serde_json::from_slice(line)
+            .map_err(|_| "the last audit record is unreadable; run `skillhost audit verify`".to_string())?;
+        if record.compute_hash() != record.hash {
+            return Err("the last audit record fails its hash; run `skillhost audit verify`".into());
+        }
+        out.segment = Some(active);
         out.day = day_of(&record.ts).to_string();
         out.last = ChainPoint {
             seq: record.seq,
             hash: record.hash,
         };
+        break;
     }
     Ok(out)
 }

@@ -300,6 +300,19 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_empty_newest_segment_does_not_break_the_chain() {
+        // A crash (or a full disk) right after a new segment was created
+        // leaves it empty: the chain continues from the segment before.
+        let tmp = tempfile::tempdir().unwrap();
+        five(tmp.path()).await;
+        std::fs::write(tmp.path().join(DIR).join("000000000006.jsonl"), b"").unwrap();
+        let sink = AuditSink::open(tmp.path(), &AuditConfig::default()).await.unwrap();
+        sink.record(event("after")).await.unwrap();
+        drop(sink);
+        assert_eq!(verify(tmp.path()).unwrap().last_seq, 6);
+    }
+
+    #[tokio::test]
     async fn an_unwritable_log_is_reported() {
         let tmp = tempfile::tempdir().unwrap();
         let sink = AuditSink::open(tmp.path(), &AuditConfig::default())
