@@ -141,20 +141,29 @@ fn read_tail(dir: &Path) -> Result<OnDisk, String> {
         if complete < bytes.len() {
             // A crash tore the last write: drop the partial record.
             let keep = from + complete as u64;
-            f.set_len(keep).map_err(|e| format!("cannot repair the audit tail: {e}"))?;
+            f.set_len(keep)
+                .map_err(|e| format!("cannot repair the audit tail: {e}"))?;
             f.sync_all().map_err(|e| e.to_string())?;
             out.repaired_bytes += len - keep;
         }
-        let Some(line) = bytes[..complete].split(|b| *b == b'\n').rev().find(|l| !l.is_empty()) else {
+        let Some(line) = bytes[..complete]
+            .split(|b| *b == b'\n')
+            .rev()
+            .find(|l| !l.is_empty())
+        else {
             // A segment with no complete record (a crash or a full disk right
             // after it was created): the chain ends in the one before it.
-            std::fs::remove_file(&active).map_err(|e| format!("cannot remove an empty audit segment: {e}"))?;
+            std::fs::remove_file(&active)
+                .map_err(|e| format!("cannot remove an empty audit segment: {e}"))?;
             continue;
         };
-        let record: AuditRecord = serde_json::from_slice(line)
-            .map_err(|_| "the last audit record is unreadable; run `skillhost audit verify`".to_string())?;
+        let record: AuditRecord = serde_json::from_slice(line).map_err(|_| {
+            "the last audit record is unreadable; run `skillhost audit verify`".to_string()
+        })?;
         if record.compute_hash() != record.hash {
-            return Err("the last audit record fails its hash; run `skillhost audit verify`".into());
+            return Err(
+                "the last audit record fails its hash; run `skillhost audit verify`".into(),
+            );
         }
         out.segment = Some(active);
         out.day = day_of(&record.ts).to_string();

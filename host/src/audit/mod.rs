@@ -306,7 +306,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         five(tmp.path()).await;
         std::fs::write(tmp.path().join(DIR).join("000000000006.jsonl"), b"").unwrap();
-        let sink = AuditSink::open(tmp.path(), &AuditConfig::default()).await.unwrap();
+        let sink = AuditSink::open(tmp.path(), &AuditConfig::default())
+            .await
+            .unwrap();
         sink.record(event("after")).await.unwrap();
         drop(sink);
         assert_eq!(verify(tmp.path()).unwrap().last_seq, 6);
