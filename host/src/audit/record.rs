@@ -46,6 +46,10 @@ pub struct Metrics {
 }
 
 /// One line of the log.
+///
+/// The measurement fields repeat [`Metrics`] instead of flattening it:
+/// serde cannot combine `flatten` with `deny_unknown_fields`, and refusing
+/// unknown fields is what makes an injected field fail verification.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditRecord {

@@ -303,21 +303,31 @@ impl LoadedSkill {
 
     /// Call `metadata` in a fresh instance under `limits`.
     pub async fn metadata(&self, limits: &Limits) -> Report<contract::Metadata> {
-        let _slot = self
-            .slots
-            .acquire()
-            .await
-            .expect("the slot semaphore is never closed");
-        let _running = self.stats.enter();
-        sandbox::call(
-            &self.engine,
-            &self.pre,
+        self.call(
             limits,
             &EgressGrants::default(),
             Call::Metadata,
             sandbox::accept_metadata,
         )
         .await
+    }
+
+    /// Every call into a skill: wait for a pool slot, count it, run it in a
+    /// fresh instance.
+    async fn call<T>(
+        &self,
+        limits: &Limits,
+        grants: &EgressGrants,
+        what: Call<'_>,
+        accept: impl FnOnce(sandbox::Returned) -> Result<T, sandbox::InvokeError>,
+    ) -> Report<T> {
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .expect("the slot semaphore is never closed");
+        let _running = self.stats.enter();
+        sandbox::call(&self.engine, &self.pre, limits, grants, what, accept).await
     }
 
     /// Call `invoke` with a JSON input in a fresh instance under `limits`,
@@ -359,15 +369,7 @@ impl LoadedSkill {
             destinations: destinations.to_vec().into(),
             secrets,
         };
-        let _slot = self
-            .slots
-            .acquire()
-            .await
-            .expect("the slot semaphore is never closed");
-        let _running = self.stats.enter();
-        sandbox::call(
-            &self.engine,
-            &self.pre,
+        self.call(
             limits,
             &grants,
             Call::Invoke(input),

@@ -3,6 +3,25 @@
 use super::*;
 
 impl SkillHost {
+    /// Validate the name, then apply one registry decision recorded as made
+    /// by `actor` now.
+    fn decide<T>(
+        &self,
+        name: &str,
+        actor: &str,
+        apply: impl FnOnce(&SkillName, &Actor<'_>) -> Result<T, RegistryError>,
+    ) -> Result<T, HostError> {
+        let at = audit_time();
+        let name = Self::name(name)?;
+        Ok(apply(
+            &name,
+            &Actor {
+                who: actor,
+                at: &at,
+            },
+        )?)
+    }
+
     /// Validate a component, read its metadata in the sandbox under tight
     /// limits, compile its schemas, and register it as pending. Nothing is
     /// stored unless all of that succeeds.
@@ -55,17 +74,8 @@ impl SkillHost {
         narrowing: &Narrowing,
         actor: &str,
     ) -> Result<SkillVersion, HostError> {
-        let at = audit_time();
-        let result = Self::name(name).and_then(|n| {
-            Ok(self.registry.approve(
-                &n,
-                digest,
-                narrowing,
-                &Actor {
-                    who: actor,
-                    at: &at,
-                },
-            )?)
+        let result = self.decide(name, actor, |n, by| {
+            self.registry.approve(n, digest, narrowing, by)
         });
         self.audited(
             "skill.approve",
@@ -85,17 +95,7 @@ impl SkillHost {
         digest: &ModuleDigest,
         actor: &str,
     ) -> Result<SkillVersion, HostError> {
-        let at = audit_time();
-        let result = Self::name(name).and_then(|n| {
-            Ok(self.registry.reject(
-                &n,
-                digest,
-                &Actor {
-                    who: actor,
-                    at: &at,
-                },
-            )?)
-        });
+        let result = self.decide(name, actor, |n, by| self.registry.reject(n, digest, by));
         self.audited("skill.reject", actor, name, Some(digest), result, |_| {
             Value::Null
         })
@@ -109,17 +109,7 @@ impl SkillHost {
         digest: Option<&ModuleDigest>,
         actor: &str,
     ) -> Result<SkillVersion, HostError> {
-        let at = audit_time();
-        let result = Self::name(name).and_then(|n| {
-            Ok(self.registry.revoke(
-                &n,
-                digest,
-                &Actor {
-                    who: actor,
-                    at: &at,
-                },
-            )?)
-        });
+        let result = self.decide(name, actor, |n, by| self.registry.revoke(n, digest, by));
         let digest = result.as_ref().ok().map(|v| v.digest).or(digest.copied());
         self.audited("skill.revoke", actor, name, digest.as_ref(), result, |_| {
             Value::Null
@@ -134,16 +124,8 @@ impl SkillHost {
         disabled: bool,
         actor: &str,
     ) -> Result<(), HostError> {
-        let at = audit_time();
-        let result = Self::name(name).and_then(|n| {
-            Ok(self.registry.set_disabled(
-                &n,
-                disabled,
-                &Actor {
-                    who: actor,
-                    at: &at,
-                },
-            )?)
+        let result = self.decide(name, actor, |n, by| {
+            self.registry.set_disabled(n, disabled, by)
         });
         let kind = if disabled {
             "skill.disable"
