@@ -73,6 +73,10 @@ pub const OUTPUT_SCHEMA_INVALID: Code = "output.schema_invalid";
 pub const HOST_IO: Code = "host.io";
 pub const HOST_CONFIG: Code = "host.config";
 pub const HOST_INTERNAL: Code = "host.internal";
+pub const API_NOT_FOUND: Code = "api.not_found";
+pub const API_METHOD_NOT_ALLOWED: Code = "api.method_not_allowed";
+pub const API_BAD_REQUEST: Code = "api.bad_request";
+pub const API_TIMEOUT: Code = "api.timeout";
 
 /// Every code with a one-line meaning, in the order the README lists them.
 pub const ALL: &[(Code, &str)] = &[
@@ -315,6 +319,19 @@ pub const ALL: &[(Code, &str)] = &[
     (
         HOST_INTERNAL,
         "An unexpected host failure; the skill's effects, if any, were discarded.",
+    ),
+    (API_NOT_FOUND, "HTTP API: no such route."),
+    (
+        API_METHOD_NOT_ALLOWED,
+        "HTTP API: the route exists, but not for this method.",
+    ),
+    (
+        API_BAD_REQUEST,
+        "HTTP API: the request (query string or owner-endpoint body) is not what the route expects; nothing was done.",
+    ),
+    (
+        API_TIMEOUT,
+        "HTTP API: the request took longer than server.request_timeout_ms; an invocation already started still finishes and is audited.",
     ),
 ];
 

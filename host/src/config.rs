@@ -166,6 +166,38 @@ impl Default for AuditConfig {
     }
 }
 
+/// `skillhost serve`: the HTTP API and MCP over Streamable HTTP.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on. Loopback by default; anything else exposes the
+    /// API to the network (tokens still required).
+    pub bind: String,
+    /// Open connections at most; further connections wait to be accepted.
+    pub max_connections: u32,
+    /// Time to read a request's headers; a slower client is disconnected.
+    pub header_timeout_ms: u64,
+    /// Time for one whole request, body and invocation included (408/503
+    /// after). Must exceed `limits.timeout_ms` so an invocation can use its
+    /// full deadline.
+    pub request_timeout_ms: u64,
+    /// Host names accepted in the `Host` header of `/mcp` requests (DNS
+    /// rebinding protection).
+    pub mcp_allowed_hosts: Vec<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: "127.0.0.1:7878".into(),
+            max_connections: 256,
+            header_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
+            mcp_allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+        }
+    }
+}
+
 /// The whole host configuration, as read from `skillhost.toml`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -175,6 +207,7 @@ pub struct HostConfig {
     pub egress: EgressConfig,
     pub rate: RateConfig,
     pub audit: AuditConfig,
+    pub server: ServerConfig,
 }
 
 /// Why a configuration was refused.
@@ -245,6 +278,11 @@ impl HostConfig {
                 "rate.per_caller_per_minute",
                 u64::from(self.rate.per_caller_per_minute),
             ),
+            (
+                "server.max_connections",
+                u64::from(self.server.max_connections),
+            ),
+            ("server.header_timeout_ms", self.server.header_timeout_ms),
         ];
         for (name, value) in positive {
             if value == 0 {
@@ -278,6 +316,17 @@ impl HostConfig {
                     "egress.hosts: {name:?} must be a lower-case host name without a trailing dot"
                 )));
             }
+        }
+        if self.server.bind.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "server.bind must be an address and port such as 127.0.0.1:7878, not {:?}",
+                self.server.bind
+            )));
+        }
+        if self.server.request_timeout_ms <= l.timeout_ms {
+            return Err(ConfigError::Invalid(
+                "server.request_timeout_ms must exceed limits.timeout_ms".into(),
+            ));
         }
         if e.epoch_tick_ms > l.timeout_ms {
             return Err(ConfigError::Invalid(

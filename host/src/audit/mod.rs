@@ -15,6 +15,8 @@ use std::sync::Mutex;
 pub use log::{
     AuditLog, Broken, ChainPoint, DIR, OpenReport, Verified, read_all, segments, verify,
 };
+mod query;
+pub use query::{DEFAULT_LIMIT, Query};
 pub use record::{AuditEvent, AuditRecord, GENESIS, Metrics};
 
 use crate::codes::{self, Code};

@@ -67,6 +67,18 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The embedding process itself, as an invoker of every runnable skill,
+    /// named `name` in the audit log. Only for code that already holds the
+    /// data dir (and so could approve anything): remote callers must come
+    /// through [`SkillHost::authenticate`](crate::SkillHost::authenticate).
+    pub fn local(name: &str) -> Self {
+        Caller {
+            name: name.to_string(),
+            role: Role::Invoker,
+            skills: None,
+        }
+    }
+
     /// Whether this caller may see and invoke `skill`.
     pub fn may_use(&self, skill: &str) -> bool {
         self.role == Role::Owner

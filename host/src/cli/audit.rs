@@ -6,7 +6,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::{Context, fail};
-use crate::audit::{self, AuditRecord};
+use crate::audit;
 use crate::codes;
 
 #[derive(Debug, Subcommand)]
@@ -44,13 +44,6 @@ pub enum AuditCommand {
     },
 }
 
-fn normalise_time(raw: &str) -> Result<String, ExitCode> {
-    let t = humantime::parse_rfc3339_weak(raw).map_err(|e| {
-        fail(&json!({ "code": codes::HOST_CONFIG, "message": format!("{raw:?} is not an RFC 3339 time: {e}") }))
-    })?;
-    Ok(humantime::format_rfc3339_millis(t).to_string())
-}
-
 pub fn run(ctx: &Context, cmd: AuditCommand) -> ExitCode {
     match cmd {
         AuditCommand::Verify { json } => match audit::verify(&ctx.data_dir) {
@@ -86,13 +79,21 @@ pub fn run(ctx: &Context, cmd: AuditCommand) -> ExitCode {
             limit,
             json,
         } => {
-            let since = match since.as_deref().map(normalise_time).transpose() {
-                Ok(s) => s,
-                Err(c) => return c,
+            let query = audit::Query {
+                kind,
+                skill,
+                code,
+                outcome,
+                actor: None,
+                since,
+                until,
+                limit: Some(limit),
             };
-            let until = match until.as_deref().map(normalise_time).transpose() {
-                Ok(s) => s,
-                Err(c) => return c,
+            let query = match query.normalise() {
+                Ok(q) => q,
+                Err(message) => {
+                    return fail(&json!({ "code": codes::HOST_CONFIG, "message": message }));
+                }
             };
             let records = match audit::read_all(&ctx.data_dir) {
                 Ok(r) => r,
@@ -102,23 +103,14 @@ pub fn run(ctx: &Context, cmd: AuditCommand) -> ExitCode {
                     );
                 }
             };
-            let keep = |r: &AuditRecord| {
-                kind.as_ref().is_none_or(|k| &r.kind == k)
-                    && skill.as_ref().is_none_or(|s| r.skill.as_ref() == Some(s))
-                    && code.as_ref().is_none_or(|c| &r.code == c)
-                    && outcome.as_ref().is_none_or(|o| &r.outcome == o)
-                    && since.as_ref().is_none_or(|t| &r.ts >= t)
-                    && until.as_ref().is_none_or(|t| &r.ts < t)
-            };
-            let matched: Vec<&AuditRecord> = records.iter().filter(|r| keep(r)).collect();
-            let shown = &matched[matched.len().saturating_sub(limit)..];
+            let shown = query.select(records);
             if json {
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(shown).expect("records serialise")
+                    serde_json::to_string_pretty(&shown).expect("records serialise")
                 );
             } else {
-                for r in shown {
+                for r in &shown {
                     println!(
                         "{} #{} {} {} {} actor={} skill={}",
                         r.ts,

@@ -6,6 +6,7 @@ mod invoke;
 mod owner;
 mod print;
 mod secret;
+mod serve;
 mod token;
 
 use std::path::{Path, PathBuf};
@@ -69,6 +70,13 @@ pub enum Command {
     /// the real registry. UNSAFE for untrusted modules: nobody reviews them.
     #[command(alias = "run")]
     Dev(invoke::DevArgs),
+    /// Serve the HTTP API (/v1) and MCP over Streamable HTTP (/mcp) until
+    /// SIGTERM or Ctrl-C; in-flight requests finish first. Callers need a
+    /// token (`token create`).
+    Serve(serve::ServeArgs),
+    /// Serve MCP over stdin/stdout for a desktop client. The token comes
+    /// from SKILLHOST_TOKEN and is re-checked on every request.
+    Mcp,
     /// Print the effective configuration as TOML.
     Config,
     /// List every stable outcome code and its meaning.
@@ -122,6 +130,8 @@ pub fn main() -> ExitCode {
         Command::Token(cmd) => token::run(&ctx, cmd),
         Command::Invoke(args) => invoke::invoke(&ctx, args),
         Command::Dev(args) => invoke::dev(&ctx, args),
+        Command::Serve(args) => serve::serve(&ctx, args),
+        Command::Mcp => serve::mcp(&ctx),
     }
 }
 

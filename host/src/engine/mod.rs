@@ -87,6 +87,11 @@ impl EngineStats {
         self.instances.load(Ordering::SeqCst)
     }
 
+    /// Instances running now.
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
     /// Most instances that ever ran at once.
     pub fn peak_in_flight(&self) -> u64 {
         self.peak_in_flight.load(Ordering::SeqCst)

@@ -92,6 +92,7 @@ impl SkillHost {
                     AuthError::Failure { reason } => *reason,
                     _ => "error",
                 };
+                self.metrics.auth_failure();
                 self.record(AuditEvent {
                     kind: "auth".into(),
                     code: e.code().into(),

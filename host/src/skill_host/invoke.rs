@@ -34,26 +34,26 @@ impl SkillHost {
         let span = tracing::info_span!("invoke", skill = name, caller = caller);
         async move {
             let input_sha256 = ModuleDigest::of(input.as_bytes()).hex();
+            let started = std::time::Instant::now();
             match self.check(name, input, caller).await {
-                Ok(ready) => self.run(name, input, caller, input_sha256, ready).await,
-                Err((e, digest)) => {
-                    tracing::info!(code = e.code(), "invocation refused");
-                    self.record(AuditEvent {
-                        kind: "invoke".into(),
-                        code: e.code().into(),
-                        outcome: "denied".into(),
-                        actor: caller.into(),
-                        skill: Some(name.into()),
-                        digest: digest.map(|d| d.to_string()),
-                        metrics: Metrics {
-                            input_sha256: Some(input_sha256),
-                            ..Metrics::default()
-                        },
-                        detail: e.to_json(),
-                    })
-                    .await?;
-                    Err(e)
+                Ok(ready) => {
+                    let ran = self.run(name, input, caller, input_sha256, ready).await;
+                    let code = match &ran {
+                        Ok(inv) => inv.result.as_ref().err().map_or(codes::OK, |e| e.code()),
+                        Err(e) => e.code(),
+                    };
+                    if let Ok(inv) = &ran {
+                        for event in &inv.egress {
+                            self.metrics.egress(event.code);
+                        }
+                    }
+                    self.metrics
+                        .invocation(outcome_of_run(code), code, Some(started.elapsed()));
+                    ran
                 }
+                Err((e, digest)) => Err(self
+                    .refused(caller, name, digest.as_ref(), Some(input_sha256), e)
+                    .await),
             }
         }
         .instrument(span)
@@ -199,7 +199,7 @@ impl SkillHost {
         self.record(AuditEvent {
             kind: "invoke".into(),
             code: code.into(),
-            outcome: if code == codes::OK { "ok" } else { "failed" }.into(),
+            outcome: outcome_of_run(code).into(),
             actor: caller.into(),
             skill: Some(name.into()),
             digest,
@@ -232,19 +232,45 @@ impl SkillHost {
     ) -> Result<Invocation, HostError> {
         if !caller.may_use(name) {
             let e: HostError = AuthError::Forbidden(format!("invoke {name}")).into();
-            self.record(AuditEvent {
-                kind: "invoke".into(),
-                code: e.code().into(),
-                outcome: "denied".into(),
-                actor: caller.name.clone(),
-                skill: Some(name.into()),
-                detail: e.to_json(),
-                ..AuditEvent::default()
-            })
-            .await?;
-            return Err(e);
+            return Err(self.refused(&caller.name, name, None, None, e).await);
         }
         self.invoke(name, input, &caller.name).await
+    }
+
+    /// Audit an invocation refused before the sandbox ran (outcome `denied`)
+    /// and return the error to hand back — or, if the audit record cannot be
+    /// written, `audit.unavailable`. Front ends that refuse a request before
+    /// it reaches [`invoke`](Self::invoke) (an HTTP body over the input cap)
+    /// call this too, so every refusal is on the record.
+    pub async fn refused(
+        &self,
+        caller: &str,
+        name: &str,
+        digest: Option<&ModuleDigest>,
+        input_sha256: Option<String>,
+        error: HostError,
+    ) -> HostError {
+        tracing::info!(code = error.code(), "invocation refused");
+        self.metrics.invocation("denied", error.code(), None);
+        let recorded = self
+            .record(AuditEvent {
+                kind: "invoke".into(),
+                code: error.code().into(),
+                outcome: "denied".into(),
+                actor: caller.into(),
+                skill: Some(name.into()),
+                digest: digest.map(|d| d.to_string()),
+                metrics: Metrics {
+                    input_sha256,
+                    ..Metrics::default()
+                },
+                detail: error.to_json(),
+            })
+            .await;
+        match recorded {
+            Ok(()) => error,
+            Err(e) => e.into(),
+        }
     }
 
     fn loaded(&self, digest: &ModuleDigest, bytes: &[u8]) -> Result<Arc<LoadedSkill>, HostError> {
@@ -263,6 +289,10 @@ impl SkillHost {
             .insert(*digest, skill.clone());
         Ok(skill)
     }
+}
+
+fn outcome_of_run(code: Code) -> &'static str {
+    if code == codes::OK { "ok" } else { "failed" }
 }
 
 /// Redact every granted secret from the output, the error and the logs.

@@ -27,9 +27,12 @@ use crate::registry::{
 };
 use crate::sandbox::{Invocation, InvokeError, check_input};
 
+mod changes;
 mod credentials;
 mod invoke;
 mod owner;
+
+pub use changes::{POLL, SkillInfo};
 
 use crate::secrets::{MasterKey, SecretError, SecretGrants, SecretSummary, Vault, redact};
 pub use owner::declared_from;
@@ -55,6 +58,9 @@ pub enum HostError {
     /// The input was refused before the sandbox started.
     #[error("{0}")]
     Input(InvokeError),
+    /// The configuration is invalid.
+    #[error("invalid config: {0}")]
+    Config(String),
 }
 
 impl HostError {
@@ -68,6 +74,7 @@ impl HostError {
             HostError::Secret(e) => e.code(),
             HostError::Auth(e) => e.code(),
             HostError::Input(e) => e.code(),
+            HostError::Config(_) => codes::HOST_CONFIG,
         }
     }
 
@@ -127,7 +134,8 @@ impl Added {
     }
 }
 
-/// Registry + engine + checker + audit. Share it behind an `Arc`.
+/// Registry + engine + checker + audit. Share it behind an `Arc`, or use
+/// [`Host`](crate::Host), which does that for you.
 pub struct SkillHost {
     config: HostConfig,
     engine: SkillEngine,
@@ -136,6 +144,10 @@ pub struct SkillHost {
     audit: AuditSink,
     loaded: Mutex<HashMap<ModuleDigest, Arc<LoadedSkill>>>,
     key: Option<MasterKey>,
+    changes: changes::Changes,
+    metrics: crate::metrics::Metrics,
+    /// Where the durable audit log lives (`None`: in memory).
+    data_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for SkillHost {
@@ -162,7 +174,7 @@ impl SkillHost {
             Err(SecretError::NoKey(_)) => None,
             Err(e) => return Err(e.into()),
         };
-        Ok(SkillHost {
+        let host = SkillHost {
             config: config.clone(),
             engine: SkillEngine::new(config, Some(data_dir))?,
             registry,
@@ -170,13 +182,18 @@ impl SkillHost {
             audit,
             loaded: Mutex::default(),
             key,
-        })
+            changes: changes::Changes::new(),
+            metrics: crate::metrics::Metrics::default(),
+            data_dir: Some(data_dir.to_path_buf()),
+        };
+        host.notice_changes()?;
+        Ok(host)
     }
 
     /// A host whose registry and audit log live only in memory (the dev
     /// loop). `cache_dir`, if given, holds the compiled-artifact cache.
     pub fn ephemeral(config: &HostConfig, cache_dir: Option<&Path>) -> Result<Self, HostError> {
-        Ok(SkillHost {
+        let host = SkillHost {
             config: config.clone(),
             engine: SkillEngine::new(config, cache_dir)?,
             registry: Registry::ephemeral()?,
@@ -184,7 +201,12 @@ impl SkillHost {
             audit: AuditSink::in_memory(),
             loaded: Mutex::default(),
             key: None,
-        })
+            changes: changes::Changes::new(),
+            metrics: crate::metrics::Metrics::default(),
+            data_dir: None,
+        };
+        host.notice_changes()?;
+        Ok(host)
     }
 
     pub fn registry(&self) -> &Registry {
@@ -197,6 +219,26 @@ impl SkillHost {
 
     pub fn config(&self) -> &HostConfig {
         &self.config
+    }
+
+    /// Audit records matching `query` (the durable log, or the in-memory
+    /// one of an ephemeral host).
+    pub fn audit_query(
+        &self,
+        query: &crate::audit::Query,
+    ) -> Result<Vec<crate::audit::AuditRecord>, HostError> {
+        let records = match &self.data_dir {
+            Some(dir) => crate::audit::read_all(dir).map_err(|e| {
+                HostError::Audit(AuditUnavailable(format!("cannot read the audit log: {e}")))
+            })?,
+            None => self.audit.memory_records(),
+        };
+        Ok(query.select(records))
+    }
+
+    /// Invocation, egress and authentication counters.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
     }
 
     /// The engine (e.g. for its instance counters).

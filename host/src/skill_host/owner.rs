@@ -13,13 +13,19 @@ impl SkillHost {
     ) -> Result<T, HostError> {
         let at = audit_time();
         let name = Self::name(name)?;
-        Ok(apply(
+        let decided = apply(
             &name,
             &Actor {
                 who: actor,
                 at: &at,
             },
-        )?)
+        )?;
+        // The decision is committed; a failure to re-read is only logged,
+        // and the poller catches the change later.
+        if let Err(e) = self.notice_changes() {
+            tracing::warn!(code = e.code(), "cannot re-read the registry: {e}");
+        }
+        Ok(decided)
     }
 
     /// Validate a component, read its metadata in the sandbox under tight

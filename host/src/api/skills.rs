@@ -1,0 +1,138 @@
+//! Agent-runtime routes: list, show and invoke the runnable skills a token
+//! is scoped to.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use http_body_util::{BodyExt, Limited};
+use serde_json::{Value, json};
+
+use super::{ApiError, AppState, Authed};
+use crate::auth::AuthError;
+use crate::codes;
+use crate::sandbox::InvokeError;
+use crate::skill_host::{HostError, SkillInfo};
+
+/// `GET /v1/skills`: the runnable skills this caller may use.
+pub async fn list(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+) -> Result<Json<Value>, ApiError> {
+    let skills = state.host.skills(&caller)?;
+    Ok(Json(json!({ "skills": skills })))
+}
+
+/// `GET /v1/skills/{name}`: one runnable skill with its schemas.
+pub async fn show(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(name): Path<String>,
+) -> Result<Json<SkillInfo>, ApiError> {
+    if !caller.may_use(&name) {
+        return Err(forbidden(&state, &caller.name, &name).await);
+    }
+    state
+        .host
+        .skills(&caller)?
+        .into_iter()
+        .find(|s| s.name == name)
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::new(
+                codes::SKILL_NOT_FOUND,
+                format!("no runnable skill named {name:?}"),
+            )
+        })
+}
+
+async fn forbidden(state: &AppState, caller: &str, name: &str) -> ApiError {
+    let e: HostError = AuthError::Forbidden(format!("invoke {name}")).into();
+    state.host.refused(caller, name, None, None, e).await.into()
+}
+
+/// `POST /v1/skills/{name}/invoke`: the body is the skill's JSON input.
+///
+/// Order: token (401) → scope (403) → body size, refused from
+/// `Content-Length` before reading or while streaming (413) → UTF-8 → the
+/// checker pipeline. Each refusal is audited. The invocation runs in its own
+/// task: a client that disconnects or times out does not cut it short, so
+/// its audit record is always written.
+pub async fn invoke(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    if !caller.may_use(&name) {
+        return Err(forbidden(&state, &caller.name, &name).await);
+    }
+    let host = &state.host;
+    let cap = host.config().limits.input_bytes;
+    let too_large = |size: u64| HostError::Input(InvokeError::InputTooLarge { size, limit: cap });
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(size) = declared.filter(|s| *s > cap) {
+        return Err(host
+            .refused(&caller.name, &name, None, None, too_large(size))
+            .await
+            .into());
+    }
+    let bytes = match Limited::new(body, cap as usize).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            let e = too_large(cap + 1);
+            return Err(host
+                .refused(&caller.name, &name, None, None, e)
+                .await
+                .into());
+        }
+        Err(e) => {
+            return Err(ApiError::new(
+                codes::API_BAD_REQUEST,
+                format!("cannot read the request body: {e}"),
+            ));
+        }
+    };
+    let input = match String::from_utf8(bytes.to_vec()) {
+        Ok(s) => s,
+        Err(e) => {
+            let e = HostError::Input(InvokeError::InputNotJson {
+                detail: format!("the body is not UTF-8: {e}"),
+            });
+            return Err(host
+                .refused(&caller.name, &name, None, None, e)
+                .await
+                .into());
+        }
+    };
+    let runner = host.clone();
+    let invocation = tokio::spawn(async move { runner.invoke(&name, &input, &caller).await })
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                codes::HOST_INTERNAL,
+                format!("the invocation task failed: {e}"),
+            )
+        })??;
+    let usage = serde_json::to_value(&invocation.usage).unwrap_or(Value::Null);
+    let logs = serde_json::to_value(&invocation.logs).unwrap_or(Value::Null);
+    match invocation.result {
+        Ok(output) => {
+            // The sandbox already checked that the output is JSON.
+            let output: Value = serde_json::from_str(&output).unwrap_or(Value::String(output));
+            Ok(Json(
+                json!({ "output": output, "usage": usage, "logs": logs }),
+            ))
+        }
+        Err(e) => {
+            let mut body = e.to_json();
+            body["usage"] = usage;
+            body["logs"] = logs;
+            Err(ApiError::from_json(body))
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Change notifications: which skills can run right now.
+//!
+//! The *runnable set* is every skill that is enabled and has an approved
+//! version, with that version's digest. Subscribers (the library's
+//! [`Host::subscribe`](crate::Host::subscribe), MCP's `tools/list_changed`)
+//! are told when it changes. Decisions made through this host are noticed at
+//! once; decisions made by another process on the same data dir (the owner's
+//! CLI next to a running server) are noticed by [`SkillHost::notice_changes`],
+//! which a background task calls every [`POLL`].
+
+use std::time::Duration;
+
+use sha2::{Digest as _, Sha256};
+
+use super::*;
+
+/// How often a long-running host re-reads the registry for decisions made by
+/// other processes.
+pub const POLL: Duration = Duration::from_secs(1);
+
+/// A skill an agent runtime can call: enabled, with an approved version.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SkillInfo {
+    pub name: String,
+    /// The version string the skill declared.
+    pub version: String,
+    pub description: String,
+    /// The approved digest (`sha256:…`).
+    pub digest: String,
+    pub input_schema: Value,
+    pub output_schema: Option<Value>,
+}
+
+impl SkillInfo {
+    fn of(v: &SkillVersion) -> Self {
+        SkillInfo {
+            name: v.name.to_string(),
+            version: v.declared.version.clone(),
+            description: v.declared.description.clone(),
+            digest: v.digest.to_string(),
+            input_schema: v.declared.input_schema.clone(),
+            output_schema: v.declared.output_schema.clone(),
+        }
+    }
+}
+
+/// The state behind [`SkillHost::subscribe`].
+pub(super) struct Changes {
+    generation: tokio::sync::watch::Sender<u64>,
+    fingerprint: Mutex<Option<[u8; 32]>>,
+}
+
+impl Changes {
+    pub(super) fn new() -> Self {
+        Changes {
+            generation: tokio::sync::watch::Sender::new(0),
+            fingerprint: Mutex::new(None),
+        }
+    }
+}
+
+impl SkillHost {
+    /// Every runnable skill (enabled, approved), sorted by name.
+    pub fn runnable(&self) -> Result<Vec<SkillInfo>, HostError> {
+        Ok(self
+            .registry
+            .skills()?
+            .iter()
+            .filter(|r| !r.disabled)
+            .filter_map(|r| r.approved().map(SkillInfo::of))
+            .collect())
+    }
+
+    /// The runnable skills `caller` may see.
+    pub fn runnable_for(&self, caller: &Caller) -> Result<Vec<SkillInfo>, HostError> {
+        let mut all = self.runnable()?;
+        all.retain(|s| caller.may_use(&s.name));
+        Ok(all)
+    }
+
+    /// A receiver that wakes (`changed()`) whenever the runnable set
+    /// changes. The value is a generation counter; only its change matters.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.generation.subscribe()
+    }
+
+    /// Re-read the runnable set and wake subscribers if it changed since the
+    /// last look. Returns whether it changed.
+    pub fn notice_changes(&self) -> Result<bool, HostError> {
+        let mut hash = Sha256::new();
+        for s in self.runnable()? {
+            hash.update(s.name.as_bytes());
+            hash.update([0]);
+            hash.update(s.digest.as_bytes());
+            hash.update([0]);
+        }
+        let now: [u8; 32] = hash.finalize().into();
+        let mut last = self
+            .changes
+            .fingerprint
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let changed = last.is_some_and(|l| l != now);
+        *last = Some(now);
+        drop(last);
+        if changed {
+            self.changes.generation.send_modify(|g| *g += 1);
+        }
+        Ok(changed)
+    }
+
+    /// Poll the registry every [`POLL`] for decisions made by other
+    /// processes, for as long as `host` is alive elsewhere.
+    pub fn watch_registry(host: &Arc<SkillHost>) -> tokio::task::JoinHandle<()> {
+        let weak = Arc::downgrade(host);
+        let _ = host.notice_changes();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(POLL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(host) = weak.upgrade() else { return };
+                if let Err(e) = host.notice_changes() {
+                    tracing::warn!(code = e.code(), "cannot re-read the registry: {e}");
+                }
+            }
+        })
+    }
+}
