@@ -7,6 +7,7 @@
 mod common;
 
 mod adversarial;
+mod api;
 mod bad_modules;
 mod cache;
 mod checker;
@@ -16,6 +17,7 @@ mod egress;
 mod owner_cli;
 mod registry;
 mod secrets;
+mod serve;
 mod servers;
 mod skills;
 mod tokens;
