@@ -81,3 +81,20 @@ fn ci_runs_the_readme_test_command() {
         "README must show `{command}`"
     );
 }
+
+#[test]
+fn readme_lists_every_http_route() {
+    let readme = readme();
+    for (method, path) in skillhost::api::ROUTES {
+        let documented = readme
+            .lines()
+            .filter(|l| l.starts_with("| `") && l.contains(&format!("{path}`")))
+            .any(|l| {
+                l.contains(&format!("`{method} {path}`")) || l.contains(&format!("`{method}`"))
+            });
+        assert!(
+            documented,
+            "README's route table is missing {method} {path}"
+        );
+    }
+}
