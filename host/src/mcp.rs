@@ -44,6 +44,9 @@ use crate::skill_host::{HostError, SkillInfo};
 /// The environment variable `skillhost mcp` reads its token from.
 pub const TOKEN_ENV: &str = "SKILLHOST_TOKEN";
 
+/// How often a session's change watcher checks that the session is alive.
+const SESSION_CHECK: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The Streamable HTTP service mounted at `/mcp`.
 pub type HttpService = StreamableHttpService<SkillTools, LocalSessionManager>;
 
@@ -190,8 +193,18 @@ impl ServerHandler for SkillTools {
         let mut changes = self.host.subscribe();
         let peer = context.peer;
         tokio::spawn(async move {
-            while changes.changed().await.is_ok() {
-                if peer.is_transport_closed() || peer.notify_tool_list_changed().await.is_err() {
+            loop {
+                tokio::select! {
+                    changed = changes.changed() => {
+                        if changed.is_err() || peer.notify_tool_list_changed().await.is_err() {
+                            return;
+                        }
+                    }
+                    // A session that ended quietly (HTTP idle timeout) must
+                    // not keep this task alive until the next change.
+                    () = tokio::time::sleep(SESSION_CHECK) => {}
+                }
+                if peer.is_transport_closed() {
                     return;
                 }
             }

@@ -663,3 +663,59 @@ async fn the_openapi_document_lists_exactly_the_routes_the_server_answers() {
     .await;
     assert_eq!(served.body, doc);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_clients_time_out_and_cannot_hold_every_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = prepare(dir.path(), &["echo"]).await;
+    let s = Server::start(
+        dir.path(),
+        "[limits]\ntimeout_ms = 200\n[server]\nmax_connections = 2\nheader_timeout_ms = 500\nrequest_timeout_ms = 1000\n",
+    );
+    // A body trickled slower than the request timeout: 504 api.timeout.
+    let mut slow = std::net::TcpStream::connect(s.addr()).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        slow,
+        "POST /v1/skills/echo/invoke HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Length: 10\r\n\r\n{{",
+        t.invoker
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = slow.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 504"), "{answer}");
+    assert!(answer.contains(codes::API_TIMEOUT));
+
+    // Both connection slots taken by clients that never send a header: the
+    // header timeout drops them, and a real request is then served.
+    let idle: Vec<std::net::TcpStream> = (0..2)
+        .map(|_| {
+            let c = std::net::TcpStream::connect(s.addr()).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+            c
+        })
+        .collect();
+    // Bounded well below hyper's own 30 s default, so this fails if the
+    // configured header timeout is not applied.
+    let patient = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(15))
+        .build()
+        .unwrap();
+    let a = request(
+        &patient,
+        Method::POST,
+        &invoke_url(&s, "echo"),
+        Some(&t.invoker),
+        Some("{}"),
+    )
+    .await;
+    assert_eq!(a.status, 200);
+    for mut c in idle {
+        let mut buf = Vec::new();
+        let _ = c.read_to_end(&mut buf);
+        let text = String::from_utf8_lossy(&buf);
+        assert!(buf.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
+    }
+}

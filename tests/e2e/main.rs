@@ -14,6 +14,7 @@ mod checker;
 mod cli;
 mod docs;
 mod egress;
+mod library;
 mod mcp;
 mod owner_cli;
 mod registry;

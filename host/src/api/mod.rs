@@ -81,6 +81,29 @@ impl FromRequestParts<AppState> for Authed {
     }
 }
 
+/// Refuse `caller` with 403 `auth.forbidden` ("this caller may not
+/// {what}"), audited as an `auth` record — or 503 `audit.unavailable` if it
+/// cannot be.
+async fn forbid(state: &AppState, caller: &str, what: String) -> ApiError {
+    let e: crate::HostError = crate::auth::AuthError::Forbidden(what).into();
+    let recorded = state
+        .host
+        .audit()
+        .record(crate::audit::AuditEvent {
+            kind: "auth".into(),
+            code: e.code().into(),
+            outcome: "denied".into(),
+            actor: caller.into(),
+            detail: e.to_json(),
+            ..Default::default()
+        })
+        .await;
+    match recorded {
+        Ok(()) => e.into(),
+        Err(unavailable) => crate::HostError::from(unavailable).into(),
+    }
+}
+
 /// The token after `Bearer `, or "" (which fails authentication, audited).
 fn bearer(parts: &Parts) -> &str {
     parts

@@ -12,12 +12,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{ApiError, AppState, Authed};
-use crate::audit::{AuditEvent, AuditRecord};
-use crate::auth::{AuthError, Caller};
+use crate::audit::AuditRecord;
+use crate::auth::Caller;
 use crate::codes;
 use crate::digest::ModuleDigest;
 use crate::registry::{LimitSet, Narrowing, SkillVersion, VersionState};
-use crate::skill_host::HostError;
 
 /// An authenticated owner.
 pub struct Owner(pub Caller);
@@ -30,28 +29,12 @@ impl FromRequestParts<AppState> for Owner {
         if caller.is_owner() {
             return Ok(Owner(caller));
         }
-        let e: HostError = AuthError::Forbidden(format!(
-            "{} {} needs an owner token",
-            parts.method,
-            parts.uri.path()
-        ))
-        .into();
-        let recorded = state
-            .host
-            .audit()
-            .record(AuditEvent {
-                kind: "auth".into(),
-                code: e.code().into(),
-                outcome: "denied".into(),
-                actor: caller.name.clone(),
-                detail: e.to_json(),
-                ..AuditEvent::default()
-            })
-            .await;
-        Err(match recorded {
-            Ok(()) => e.into(),
-            Err(unavailable) => HostError::from(unavailable).into(),
-        })
+        Err(super::forbid(
+            state,
+            &caller.name,
+            format!("{} {} (owner tokens only)", parts.method, parts.uri.path()),
+        )
+        .await)
     }
 }
 

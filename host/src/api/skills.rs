@@ -30,7 +30,7 @@ pub async fn show(
     Path(name): Path<String>,
 ) -> Result<Json<SkillInfo>, ApiError> {
     if !caller.may_use(&name) {
-        return Err(forbidden(&state, &caller.name, &name).await);
+        return Err(super::forbid(&state, &caller.name, format!("see {name}")).await);
     }
     state
         .host

@@ -87,6 +87,14 @@ impl SkillHost {
     /// Re-read the runnable set and wake subscribers if it changed since the
     /// last look. Returns whether it changed.
     pub fn notice_changes(&self) -> Result<bool, HostError> {
+        // Read under the lock: two lookers (a decision and the poller) must
+        // not interleave, or an older reading could overwrite a newer one
+        // and wake subscribers for nothing.
+        let mut last = self
+            .changes
+            .fingerprint
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let mut hash = Sha256::new();
         for s in self.runnable()? {
             hash.update(s.name.as_bytes());
@@ -95,11 +103,6 @@ impl SkillHost {
             hash.update([0]);
         }
         let now: [u8; 32] = hash.finalize().into();
-        let mut last = self
-            .changes
-            .fingerprint
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
         let changed = last.is_some_and(|l| l != now);
         *last = Some(now);
         drop(last);
