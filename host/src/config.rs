@@ -344,6 +344,10 @@ mod tests {
     #[test]
     fn defaults_match_the_design() {
         let c = HostConfig::default();
+        // `serve` listens on loopback unless the owner says otherwise.
+        let bind: std::net::SocketAddr = c.server.bind.parse().unwrap();
+        assert!(bind.ip().is_loopback());
+        assert!(c.server.request_timeout_ms > c.limits.timeout_ms);
         assert_eq!(c.limits.timeout_ms, 10_000);
         assert_eq!(c.limits.fuel, 1_000_000_000);
         assert_eq!(c.limits.memory_bytes, 64 << 20);

@@ -652,6 +652,13 @@ async fn the_openapi_document_lists_exactly_the_routes_the_server_answers() {
             a.status,
             a.text
         );
+        // Only liveness and this document are open; everything else needs
+        // a token, and says so before doing anything.
+        let open = ["/healthz", "/v1/openapi.json"].contains(path);
+        assert_eq!(a.status == 401, !open, "{method} {path}: {}", a.status);
+        if !open {
+            assert_eq!(a.code(), codes::AUTH_FAILURE, "{method} {path}");
+        }
     }
     let served = request(
         &c,

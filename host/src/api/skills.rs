@@ -5,7 +5,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
 use super::{ApiError, AppState, Authed};
@@ -81,23 +81,31 @@ pub async fn invoke(
             .await
             .into());
     }
-    let bytes = match Limited::new(body, cap as usize).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            let e = too_large(cap + 1);
+    // Read frame by frame and stop at the first byte over the cap; the
+    // refusal reports how much had arrived by then.
+    let mut bytes: Vec<u8> = Vec::new();
+    let mut body = body;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            ApiError::new(
+                codes::API_BAD_REQUEST,
+                format!("cannot read the request body: {e}"),
+            )
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let received = (bytes.len() + data.len()) as u64;
+        if received > cap {
+            let e = too_large(received);
             return Err(host
                 .refused(&caller.name, &name, None, None, e)
                 .await
                 .into());
         }
-        Err(e) => {
-            return Err(ApiError::new(
-                codes::API_BAD_REQUEST,
-                format!("cannot read the request body: {e}"),
-            ));
-        }
-    };
-    let input = match String::from_utf8(bytes.to_vec()) {
+        bytes.extend_from_slice(&data);
+    }
+    let input = match String::from_utf8(bytes) {
         Ok(s) => s,
         Err(e) => {
             let e = HostError::Input(InvokeError::InputNotJson {
