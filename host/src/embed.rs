@@ -72,13 +72,21 @@ impl Host {
     /// `caller`. `Err` means the skill did not run (and says why, with a
     /// stable code); `Ok` carries the invocation, whose `result` may still
     /// be a failure inside the sandbox.
+    ///
+    /// Cancellation-safe: the invocation runs in its own task, so dropping
+    /// this future (a client that hung up, a timeout) does not cut it short,
+    /// and its audit record is always written.
     pub async fn invoke(
         &self,
         skill: &str,
         input: &str,
         caller: &Caller,
     ) -> Result<Invocation, HostError> {
-        self.inner.invoke_as(caller, skill, input).await
+        let inner = self.inner.clone();
+        let (skill, input, caller) = (skill.to_string(), input.to_string(), caller.clone());
+        tokio::spawn(async move { inner.invoke_as(&caller, &skill, &input).await })
+            .await
+            .map_err(|e| HostError::Internal(format!("the invocation task failed: {e}")))?
     }
 
     /// The runnable skills (enabled, approved) `caller` may use, with their

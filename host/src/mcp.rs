@@ -36,7 +36,6 @@ use zeroize::Zeroizing;
 
 use crate::api::{ApiError, AppState};
 use crate::auth::{AuthError, Caller};
-use crate::codes;
 use crate::config::ServerConfig as HttpServerConfig;
 use crate::embed::Host;
 use crate::skill_host::{HostError, SkillInfo};
@@ -160,21 +159,11 @@ impl ServerHandler for SkillTools {
             Err(e) => return Ok(tool_error(e.to_json()).into()),
         };
         let input = Value::Object(request.arguments.unwrap_or_default()).to_string();
-        let host = self.host.clone();
-        let name = request.name.to_string();
-        // Its own task: a client that goes away does not cut the
+        // Cancellation-safe: a client that goes away does not cut the
         // invocation short, so its audit record is always written.
-        let ran = tokio::spawn(async move { host.invoke(&name, &input, &caller).await }).await;
-        let invocation = match ran {
-            Ok(Ok(invocation)) => invocation,
-            Ok(Err(e)) => return Ok(tool_error(e.to_json()).into()),
-            Err(e) => {
-                return Ok(tool_error(json!({
-                    "code": codes::HOST_INTERNAL,
-                    "message": format!("the invocation task failed: {e}"),
-                }))
-                .into());
-            }
+        let invocation = match self.host.invoke(&request.name, &input, &caller).await {
+            Ok(invocation) => invocation,
+            Err(e) => return Ok(tool_error(e.to_json()).into()),
         };
         Ok(match invocation.result {
             Ok(output) => {

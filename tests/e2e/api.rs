@@ -726,3 +726,56 @@ async fn slow_clients_time_out_and_cannot_hold_every_connection() {
         assert!(buf.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_hangs_up_does_not_cut_the_invocation_short() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = prepare(dir.path(), &["slow_echo"]).await;
+    let s = Server::start(dir.path(), "");
+    let c = client();
+    let body = r#"{"wait_ms":1000,"text":"orphan"}"#;
+    let mut stream = std::net::TcpStream::connect(s.addr()).unwrap();
+    write!(
+        stream,
+        "POST /v1/skills/slow-echo/invoke HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Length: {}\r\n\r\n{body}",
+        t.invoker,
+        body.len()
+    )
+    .unwrap();
+    let metrics = format!("{}/metrics", s.url);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !request(&c, Method::GET, &metrics, Some(&t.owner), None)
+        .await
+        .text
+        .contains("skillhost_instances_in_flight 1")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the call never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(stream);
+    // The invocation still finishes and is audited as a success.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let audit = audit_records(dir.path());
+        if audit
+            .iter()
+            .any(|r| r["type"] == "invoke" && r["skill"] == "slow-echo" && r["outcome"] == "ok")
+        {
+            break;
+        }
+        assert!(
+            !audit
+                .iter()
+                .any(|r| r["type"] == "invoke" && r["skill"] == "slow-echo"),
+            "the invocation ended otherwise: {audit:?}"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no invoke record after the client left"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -96,3 +96,46 @@ async fn an_invalid_config_is_refused_before_anything_opens() {
     assert_eq!(err.code(), codes::HOST_CONFIG);
     assert!(!dir.path().join("never").exists());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dropping_an_invoke_future_does_not_lose_the_invocation() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::open(HostConfig::default(), dir.path()).await.unwrap();
+    let added = host.add(&skill_bytes("slow_echo"), "owner").await.unwrap();
+    host.approve(
+        "slow-echo",
+        &added.version().digest,
+        &Narrowing::default(),
+        "owner",
+    )
+    .await
+    .unwrap();
+    let me = Caller::local("impatient");
+    let call = host.invoke("slow-echo", r#"{"wait_ms":800,"text":"x"}"#, &me);
+    // Give up on the call once the instance is running.
+    let stats = host.engine().stats();
+    let gave_up = tokio::time::timeout(Duration::from_secs(20), async {
+        tokio::select! {
+            _ = call => panic!("finished before it was dropped"),
+            () = async {
+                while stats.in_flight() == 0 {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            } => {}
+        }
+    })
+    .await;
+    assert!(gave_up.is_ok(), "the call never started");
+    // It still finishes, and the audit log says so.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !audit_records(dir.path())
+        .iter()
+        .any(|r| r["type"] == "invoke" && r["actor"] == "impatient" && r["outcome"] == "ok")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dropped invocation was lost"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

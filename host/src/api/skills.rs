@@ -55,9 +55,11 @@ async fn forbidden(state: &AppState, caller: &str, name: &str) -> ApiError {
 ///
 /// Order: token (401) → scope (403) → body size, refused from
 /// `Content-Length` before reading or while streaming (413) → UTF-8 → the
-/// checker pipeline. Each refusal is audited. The invocation runs in its own
-/// task: a client that disconnects or times out does not cut it short, so
-/// its audit record is always written.
+/// checker pipeline. Each refusal is audited. [`Host::invoke`] is
+/// cancellation-safe: a client that disconnects or times out does not cut
+/// the invocation short, so its audit record is always written.
+///
+/// [`Host::invoke`]: crate::Host::invoke
 pub async fn invoke(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -117,15 +119,7 @@ pub async fn invoke(
                 .into());
         }
     };
-    let runner = host.clone();
-    let invocation = tokio::spawn(async move { runner.invoke(&name, &input, &caller).await })
-        .await
-        .map_err(|e| {
-            ApiError::new(
-                codes::HOST_INTERNAL,
-                format!("the invocation task failed: {e}"),
-            )
-        })??;
+    let invocation = host.invoke(&name, &input, &caller).await?;
     let usage = serde_json::to_value(&invocation.usage).unwrap_or(Value::Null);
     let logs = serde_json::to_value(&invocation.logs).unwrap_or(Value::Null);
     match invocation.result {

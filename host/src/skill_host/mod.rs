@@ -61,6 +61,9 @@ pub enum HostError {
     /// The configuration is invalid.
     #[error("invalid config: {0}")]
     Config(String),
+    /// The host failed unexpectedly (e.g. the invocation task panicked).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl HostError {
@@ -75,6 +78,7 @@ impl HostError {
             HostError::Auth(e) => e.code(),
             HostError::Input(e) => e.code(),
             HostError::Config(_) => codes::HOST_CONFIG,
+            HostError::Internal(_) => codes::HOST_INTERNAL,
         }
     }
 
