@@ -25,6 +25,10 @@ impl SkillHost {
     /// Refusals at steps 1-6 are audited as `invoke` records with outcome
     /// `denied`. `Err` means the skill did not run; `Ok` carries the
     /// invocation, which may itself have failed inside the sandbox.
+    ///
+    /// Dropping this future mid-run stops the skill and leaves only the
+    /// `invoke.start` record; front ends use the cancellation-safe
+    /// [`Host::invoke`](crate::Host::invoke) instead.
     pub async fn invoke(
         &self,
         name: &str,
