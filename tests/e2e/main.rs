@@ -8,6 +8,7 @@ mod common;
 
 mod adversarial;
 mod api;
+mod api_robustness;
 mod bad_modules;
 mod cache;
 mod checker;

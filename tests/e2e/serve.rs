@@ -1,7 +1,7 @@
 //! A real `skillhost serve` process on loopback, for the HTTP API and MCP
 //! tests, plus a prepared data dir (skills approved, tokens created).
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -177,4 +177,51 @@ pub fn client() -> reqwest::Client {
         .timeout(Duration::from_secs(60))
         .build()
         .unwrap()
+}
+
+/// `POST /v1/skills/{skill}/invoke` on `s`.
+pub fn invoke_url(s: &Server, skill: &str) -> String {
+    format!("{}/v1/skills/{skill}/invoke", s.url)
+}
+
+/// Send raw bytes, read the whole answer (the server closes after a 413).
+pub fn raw(s: &Server, request: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(s.addr()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                out.extend_from_slice(&buf[..n]);
+                if String::from_utf8_lossy(&out).contains("\"code\"") && out.ends_with(b"}") {
+                    break;
+                }
+            }
+            Err(e) => panic!(
+                "reading the answer failed: {e} (got {:?})",
+                String::from_utf8_lossy(&out)
+            ),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Wait (bounded) until `s` runs exactly one skill instance, as its own
+/// metrics report.
+pub async fn wait_until_running(c: &reqwest::Client, s: &Server, owner: &str) {
+    let metrics = format!("{}/metrics", s.url);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !request(c, reqwest::Method::GET, &metrics, Some(owner), None)
+        .await
+        .text
+        .contains("skillhost_instances_in_flight 1")
+    {
+        assert!(Instant::now() < deadline, "the call never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
