@@ -6,12 +6,12 @@ cd "$(dirname "$0")/.."
 
 rustup target add wasm32-wasip2
 rm -rf target/test-artifacts
-# The MCP tests use a client we did not write: the official Python SDK.
-# Pinned, so a new release cannot change what the tests mean.
-if ! target/mcp-venv/bin/python -c 'import mcp' 2>/dev/null; then
+# The MCP tests use a client we did not write: the official Python SDK,
+# with every dependency pinned in tests/mcp/requirements.txt.
+if [ ! -x target/mcp-venv/bin/python ]; then
   python3 -m venv target/mcp-venv
-  target/mcp-venv/bin/pip install --quiet --disable-pip-version-check 'mcp==2.3.0'
 fi
+target/mcp-venv/bin/pip install --quiet --disable-pip-version-check -r tests/mcp/requirements.txt
 cargo build --release --target wasm32-wasip2 --manifest-path skills-examples/Cargo.toml
 cargo fmt --all --check
 cargo fmt --all --check --manifest-path skills-examples/Cargo.toml

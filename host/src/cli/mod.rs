@@ -37,7 +37,8 @@ pub struct Cli {
     #[arg(long, global = true, env = "SKILLHOST_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
-    /// TOML file with limits [default: <data-dir>/skillhost.toml if it exists].
+    /// TOML config file: limits, engine, egress, rate, audit, server
+    /// [default: skillhost.toml in the data dir, if it exists].
     #[arg(long, global = true, env = "SKILLHOST_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
