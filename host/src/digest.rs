@@ -37,6 +37,14 @@ impl ModuleDigest {
         hex::decode_to_slice(hex_part, &mut out).ok()?;
         Some(ModuleDigest(out))
     }
+
+    /// [`parse`](Self::parse) for input from an owner (CLI or HTTP), with
+    /// the message to show when it is not a digest.
+    pub fn parse_explained(s: &str) -> Result<Self, String> {
+        Self::parse(s).ok_or_else(|| {
+            format!("{s:?} is not a digest; expected sha256: followed by 64 hex digits")
+        })
+    }
 }
 
 impl fmt::Display for ModuleDigest {

@@ -20,13 +20,17 @@ fn python() -> PathBuf {
     p
 }
 
-/// Run tests/mcp/client.py; its JSON report.
-fn run_client(args: &[&str]) -> serde_json::Value {
-    let out = Command::new(python())
-        .arg(repo_root().join("tests/mcp/client.py"))
-        .args(args)
-        .output()
-        .unwrap();
+/// Run tests/mcp/client.py (off the async runtime); its JSON report.
+async fn run_client(args: Vec<String>) -> serde_json::Value {
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(python())
+            .arg(repo_root().join("tests/mcp/client.py"))
+            .args(args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
     assert!(
         out.status.success(),
         "MCP client failed:\n{}\n{}",
@@ -127,11 +131,7 @@ async fn python_sdk_over_stdio() {
         token,
     ];
     args.extend(disable_word_stats(dir.path()));
-    let report = tokio::task::spawn_blocking(move || {
-        run_client(&args.iter().map(String::as_str).collect::<Vec<_>>())
-    })
-    .await
-    .unwrap();
+    let report = run_client(args).await;
     check(&report, dir.path());
 }
 
@@ -143,11 +143,7 @@ async fn python_sdk_over_streamable_http() {
     let s = Server::start(dir.path(), "");
     let mut args = vec!["http".to_string(), format!("{}/mcp", s.url), token];
     args.extend(disable_word_stats(dir.path()));
-    let report = tokio::task::spawn_blocking(move || {
-        run_client(&args.iter().map(String::as_str).collect::<Vec<_>>())
-    })
-    .await
-    .unwrap();
+    let report = run_client(args).await;
     check(&report, dir.path());
 }
 

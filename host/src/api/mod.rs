@@ -81,29 +81,6 @@ impl FromRequestParts<AppState> for Authed {
     }
 }
 
-/// Refuse `caller` with 403 `auth.forbidden` ("this caller may not
-/// {what}"), audited as an `auth` record — or 503 `audit.unavailable` if it
-/// cannot be.
-async fn forbid(state: &AppState, caller: &str, what: String) -> ApiError {
-    let e: crate::HostError = crate::auth::AuthError::Forbidden(what).into();
-    let recorded = state
-        .host
-        .audit()
-        .record(crate::audit::AuditEvent {
-            kind: "auth".into(),
-            code: e.code().into(),
-            outcome: "denied".into(),
-            actor: caller.into(),
-            detail: e.to_json(),
-            ..Default::default()
-        })
-        .await;
-    match recorded {
-        Ok(()) => e.into(),
-        Err(unavailable) => crate::HostError::from(unavailable).into(),
-    }
-}
-
 /// The token after `Bearer `, or "" (which fails authentication, audited).
 fn bearer(parts: &Parts) -> &str {
     parts
@@ -117,16 +94,7 @@ fn bearer(parts: &Parts) -> &str {
         .map_or("", str::trim)
 }
 
-/// The router, without the connection handling of [`serve`]. `mcp` is the
-/// Streamable HTTP MCP service mounted at `/mcp`.
-pub fn router(host: Host, mcp: crate::mcp::HttpService) -> Router {
-    let state = AppState {
-        host: host.clone(),
-        connections: Arc::default(),
-    };
-    router_with(state, mcp)
-}
-
+/// The routes: the HTTP API, and `mcp` (Streamable HTTP) at `/mcp`.
 fn router_with(state: AppState, mcp: crate::mcp::HttpService) -> Router {
     let timeout = Duration::from_millis(state.host.config().server.request_timeout_ms);
     let mcp_routes =
@@ -190,8 +158,7 @@ async fn openapi() -> Response {
 
 /// Prometheus text format; owner tokens only (counters reveal which skills
 /// are used and refused).
-async fn metrics(State(state): State<AppState>, owner: owner::Owner) -> Response {
-    let _ = owner;
+async fn metrics(State(state): State<AppState>, _owner: owner::Owner) -> Response {
     let stats = state.host.engine().stats();
     let text = state.host.metrics().render(&[
         (

@@ -29,12 +29,14 @@ impl FromRequestParts<AppState> for Owner {
         if caller.is_owner() {
             return Ok(Owner(caller));
         }
-        Err(super::forbid(
-            state,
-            &caller.name,
-            format!("{} {} (owner tokens only)", parts.method, parts.uri.path()),
-        )
-        .await)
+        Err(state
+            .host
+            .forbidden(
+                &caller.name,
+                format!("{} {} (owner tokens only)", parts.method, parts.uri.path()),
+            )
+            .await
+            .into())
     }
 }
 
@@ -48,12 +50,7 @@ fn body<T: for<'de> Deserialize<'de> + Default>(bytes: &Bytes) -> Result<T, ApiE
 }
 
 fn digest(raw: &str) -> Result<ModuleDigest, ApiError> {
-    ModuleDigest::parse(raw).ok_or_else(|| {
-        ApiError::new(
-            codes::REGISTRY_WRONG_DIGEST,
-            format!("{raw:?} is not a digest; expected sha256: followed by 64 hex digits"),
-        )
-    })
+    ModuleDigest::parse_explained(raw).map_err(|m| ApiError::new(codes::REGISTRY_WRONG_DIGEST, m))
 }
 
 /// `GET /v1/owner/pending`: every version waiting for review, with what it

@@ -9,7 +9,6 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
 use super::{ApiError, AppState, Authed};
-use crate::auth::AuthError;
 use crate::codes;
 use crate::sandbox::InvokeError;
 use crate::skill_host::{HostError, SkillInfo};
@@ -30,7 +29,11 @@ pub async fn show(
     Path(name): Path<String>,
 ) -> Result<Json<SkillInfo>, ApiError> {
     if !caller.may_use(&name) {
-        return Err(super::forbid(&state, &caller.name, format!("see {name}")).await);
+        return Err(state
+            .host
+            .forbidden(&caller.name, format!("see {name}"))
+            .await
+            .into());
     }
     state
         .host
@@ -44,11 +47,6 @@ pub async fn show(
                 format!("no runnable skill named {name:?}"),
             )
         })
-}
-
-async fn forbidden(state: &AppState, caller: &str, name: &str) -> ApiError {
-    let e: HostError = AuthError::Forbidden(format!("invoke {name}")).into();
-    state.host.refused(caller, name, None, None, e).await.into()
 }
 
 /// `POST /v1/skills/{name}/invoke`: the body is the skill's JSON input.
@@ -67,10 +65,8 @@ pub async fn invoke(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    if !caller.may_use(&name) {
-        return Err(forbidden(&state, &caller.name, &name).await);
-    }
     let host = &state.host;
+    host.check_scope(&caller, &name).await?;
     let cap = host.config().limits.input_bytes;
     let too_large = |size: u64| HostError::Input(InvokeError::InputTooLarge { size, limit: cap });
     let declared = headers

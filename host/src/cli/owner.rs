@@ -88,11 +88,8 @@ pub struct ApproveArgs {
 }
 
 fn digest(raw: &str) -> Result<ModuleDigest, ExitCode> {
-    ModuleDigest::parse(raw).ok_or_else(|| {
-        fail(&json!({
-            "code": codes::REGISTRY_WRONG_DIGEST,
-            "message": format!("{raw:?} is not a digest; expected sha256: followed by 64 hex digits"),
-        }))
+    ModuleDigest::parse_explained(raw).map_err(|message| {
+        fail(&json!({ "code": codes::REGISTRY_WRONG_DIGEST, "message": message }))
     })
 }
 

@@ -234,11 +234,42 @@ impl SkillHost {
         name: &str,
         input: &str,
     ) -> Result<Invocation, HostError> {
-        if !caller.may_use(name) {
-            let e: HostError = AuthError::Forbidden(format!("invoke {name}")).into();
-            return Err(self.refused(&caller.name, name, None, None, e).await);
-        }
+        self.check_scope(caller, name).await?;
         self.invoke(name, input, &caller.name).await
+    }
+
+    /// Refuse (`auth.forbidden`, audited as a denied `invoke`) a skill
+    /// outside `caller`'s scope. [`invoke_as`](Self::invoke_as) starts with
+    /// this; a front end may call it earlier too (the HTTP API does, before
+    /// reading a request body).
+    pub async fn check_scope(&self, caller: &Caller, name: &str) -> Result<(), HostError> {
+        if caller.may_use(name) {
+            return Ok(());
+        }
+        let e: HostError = AuthError::Forbidden(format!("invoke {name}")).into();
+        Err(self.refused(&caller.name, name, None, None, e).await)
+    }
+
+    /// Refuse `caller` with `auth.forbidden` ("this caller may not {what}")
+    /// for something other than an invocation (an owner operation, seeing a
+    /// skill), audited as a denied `auth` record. Returns the error to hand
+    /// back, or `audit.unavailable` if the record cannot be written.
+    pub async fn forbidden(&self, caller: &str, what: String) -> HostError {
+        let e: HostError = AuthError::Forbidden(what).into();
+        let recorded = self
+            .record(AuditEvent {
+                kind: "auth".into(),
+                code: e.code().into(),
+                outcome: "denied".into(),
+                actor: caller.into(),
+                detail: e.to_json(),
+                ..AuditEvent::default()
+            })
+            .await;
+        match recorded {
+            Ok(()) => e,
+            Err(unavailable) => unavailable.into(),
+        }
     }
 
     /// Audit an invocation refused before the sandbox ran (outcome `denied`)
