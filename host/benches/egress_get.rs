@@ -40,7 +40,7 @@ fn main() {
         },
         ..HostConfig::default()
     };
-    let engine = SkillEngine::new(&config, None).unwrap();
+    let engine = SkillEngine::new(&config, None, None).unwrap();
     let skill = engine.load(&bytes).unwrap();
     let limits = engine.limits().clone();
     let grants = vec![Destination::parse(&format!("http://api.test:{port}")).unwrap()];

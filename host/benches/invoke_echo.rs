@@ -106,7 +106,7 @@ fn main() {
         .build()
         .unwrap();
 
-    let host = SkillEngine::new(&HostConfig::default(), None).unwrap();
+    let host = SkillEngine::new(&HostConfig::default(), None, None).unwrap();
     let skill = host.load(&bytes).unwrap();
     let limits = host.limits().clone();
     let (raw_engine, raw_pre) = baseline_pre(&bytes);
@@ -193,7 +193,8 @@ fn main() {
     // Cold load: a fresh engine each time, loading echo.wasm either from a
     // warm, verified artifact cache or by compiling it.
     let data = tempfile::tempdir().unwrap();
-    SkillEngine::new(&HostConfig::default(), Some(data.path()))
+    let key = skillhost::secrets::MasterKey::generate();
+    SkillEngine::new(&HostConfig::default(), Some(data.path()), Some(&key))
         .unwrap()
         .load(&bytes)
         .unwrap();
@@ -201,14 +202,15 @@ fn main() {
     group.sample_size(10);
     group.bench_function("cached", |b| {
         b.iter(|| {
-            let engine = SkillEngine::new(&HostConfig::default(), Some(data.path())).unwrap();
+            let engine =
+                SkillEngine::new(&HostConfig::default(), Some(data.path()), Some(&key)).unwrap();
             let s = engine.load(&bytes).unwrap();
             assert_eq!(*s.source(), skillhost::ArtifactSource::Cache);
         })
     });
     group.bench_function("compiled", |b| {
         b.iter(|| {
-            let engine = SkillEngine::new(&HostConfig::default(), None).unwrap();
+            let engine = SkillEngine::new(&HostConfig::default(), None, None).unwrap();
             let s = engine.load(&bytes).unwrap();
             assert_eq!(*s.source(), skillhost::ArtifactSource::Compiled);
         })

@@ -34,6 +34,7 @@ pub const EGRESS_REQUEST_TOO_LARGE: Code = "egress.request_too_large";
 pub const EGRESS_RESPONSE_TOO_LARGE: Code = "egress.response_too_large";
 pub const EGRESS_TIMEOUT: Code = "egress.timeout";
 pub const EGRESS_CONNECT_FAILED: Code = "egress.connect_failed";
+pub const EGRESS_UNSUPPORTED_ENCODING: Code = "egress.unsupported_encoding";
 pub const SKILL_NOT_FOUND: Code = "skill.not_found";
 pub const SKILL_PENDING: Code = "skill.pending";
 pub const SKILL_REJECTED: Code = "skill.rejected";
@@ -65,6 +66,7 @@ pub const SECRET_BAD_PLACEHOLDER: Code = "secret.bad_placeholder";
 pub const SECRET_PLACEHOLDER_IN_BODY: Code = "secret.placeholder_in_body";
 pub const SECRET_INVALID: Code = "secret.invalid";
 pub const SECRET_REDACTED: Code = "secret.redacted";
+pub const SECRET_EXFILTRATION: Code = "secret.exfiltration";
 pub const AUDIT_CHAIN_BROKEN: Code = "audit.chain_broken";
 pub const RATE_LIMITED: Code = "rate.limited";
 pub const RATE_BUSY: Code = "rate.busy";
@@ -114,7 +116,7 @@ pub const ALL: &[(Code, &str)] = &[
     ),
     (
         SKILL_ERROR,
-        "The skill returned its own error; its `skill_code` and message are passed through, size-capped.",
+        "The skill returned its own error; its `skill_code` (only if it obeys the skill-code grammar and is outside every host namespace) and message (control characters escaped) are passed through, size-capped.",
     ),
     (
         CONTRACT_VERSION_MISMATCH,
@@ -158,7 +160,7 @@ pub const ALL: &[(Code, &str)] = &[
     ),
     (
         EGRESS_BAD_HEADER,
-        "An outbound request set a forbidden header (Host, hop-by-hop, proxy), CR/LF, or too many or too large headers; nothing was sent.",
+        "An outbound request set a forbidden header (Host, hop-by-hop, proxy), a control character (CR, LF, NUL or any other but tab) in a name or value, or too many or too large headers; nothing was sent.",
     ),
     (
         EGRESS_REQUEST_TOO_LARGE,
@@ -175,6 +177,10 @@ pub const ALL: &[(Code, &str)] = &[
     (
         EGRESS_CONNECT_FAILED,
         "The destination could not be resolved, reached, or spoken to over TLS.",
+    ),
+    (
+        EGRESS_UNSUPPORTED_ENCODING,
+        "The response used a content or transfer coding the host cannot decode (unknown, or corrupt); the skill got no body.",
     ),
     (SKILL_NOT_FOUND, "No skill has this name."),
     (
@@ -290,6 +296,10 @@ pub const ALL: &[(Code, &str)] = &[
     (
         SECRET_REDACTED,
         "Audit only: a secret's value was found in what returned to or came out of a skill, and was replaced.",
+    ),
+    (
+        SECRET_EXFILTRATION,
+        "An outbound request carried a granted secret (in some encoding) to a destination the secret is not bound to; nothing was sent.",
     ),
     (
         AUDIT_CHAIN_BROKEN,

@@ -2,7 +2,7 @@
 //! override any of them. A skill can never raise a limit.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,10 @@ pub struct Limits {
     pub log_bytes: u64,
     /// Bytes of stdout plus stderr kept per invocation; the rest is dropped.
     pub stdio_bytes: u64,
+    /// Resolution of the wall and monotonic clocks a skill reads, in
+    /// microseconds. Coarse clocks blunt timing side channels; the host's own
+    /// deadlines and fuel never read them.
+    pub clock_resolution_us: u64,
 }
 
 impl Default for Limits {
@@ -47,6 +51,7 @@ impl Default for Limits {
             log_records: 256,
             log_bytes: 64 * 1024,
             stdio_bytes: 64 * 1024,
+            clock_resolution_us: 1000,
         }
     }
 }
@@ -101,6 +106,16 @@ pub struct EgressConfig {
     /// PEM files with CA certificates trusted in addition to the built-in
     /// web roots (e.g. an internal CA).
     pub extra_ca_files: Vec<PathBuf>,
+    /// Name servers for egress lookups, as `IP` or `IP:PORT` (e.g.
+    /// `127.0.0.1:5353`, `[::1]:53`), asked over UDP (TCP for long
+    /// answers). Empty: the system's `/etc/resolv.conf`. Lookups are
+    /// asynchronous: a server that never answers ties up no thread.
+    pub dns_servers: Vec<String>,
+    /// Time for one name lookup (every server and retry), in milliseconds.
+    /// A lookup is also cut off when its request's timeout (itself capped
+    /// to the invocation's time left) runs out; either way the skill gets
+    /// `egress.timeout`.
+    pub dns_timeout_ms: u64,
     /// Static name resolution, like `/etc/hosts`: these names resolve to
     /// these addresses without DNS. The addresses are still checked.
     pub hosts: BTreeMap<String, Vec<IpAddr>>,
@@ -115,8 +130,26 @@ impl Default for EgressConfig {
             max_header_bytes: 8 * 1024,
             allow_private: Vec::new(),
             extra_ca_files: Vec::new(),
+            dns_servers: Vec::new(),
+            dns_timeout_ms: 5_000,
             hosts: BTreeMap::new(),
         }
+    }
+}
+
+impl EgressConfig {
+    /// `dns_servers` as socket addresses (port 53 unless one is given).
+    pub fn dns_server_addrs(&self) -> Result<Vec<SocketAddr>, String> {
+        self.dns_servers
+            .iter()
+            .map(|s| {
+                s.parse::<SocketAddr>()
+                    .or_else(|_| s.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+                    .map_err(|_| {
+                        format!("{s:?} is not an IP address or IP:PORT (e.g. 127.0.0.1:5353)")
+                    })
+            })
+            .collect()
     }
 }
 
@@ -260,12 +293,14 @@ impl HostConfig {
             ("limits.memory_bytes", l.memory_bytes),
             ("limits.input_bytes", l.input_bytes),
             ("limits.output_bytes", l.output_bytes),
+            ("limits.clock_resolution_us", l.clock_resolution_us),
             ("engine.stack_bytes", e.stack_bytes),
             ("engine.max_concurrent", u64::from(e.max_concurrent)),
             ("engine.epoch_tick_ms", e.epoch_tick_ms),
             ("egress.request_timeout_ms", self.egress.request_timeout_ms),
             ("egress.max_response_bytes", self.egress.max_response_bytes),
             ("egress.max_header_bytes", self.egress.max_header_bytes),
+            ("egress.dns_timeout_ms", self.egress.dns_timeout_ms),
             (
                 "rate.per_skill_per_minute",
                 u64::from(self.rate.per_skill_per_minute),
@@ -310,6 +345,9 @@ impl HostConfig {
             crate::egress::address::Cidr::parse(cidr)
                 .map_err(|m| ConfigError::Invalid(format!("egress.allow_private: {m}")))?;
         }
+        self.egress
+            .dns_server_addrs()
+            .map_err(|m| ConfigError::Invalid(format!("egress.dns_servers: {m}")))?;
         for name in self.egress.hosts.keys() {
             if name.is_empty() || name != &name.to_ascii_lowercase() || name.ends_with('.') {
                 return Err(ConfigError::Invalid(format!(
@@ -375,6 +413,36 @@ mod tests {
     fn zero_limits_are_refused() {
         let err = HostConfig::from_toml("[limits]\nfuel = 0\n", "test").unwrap_err();
         assert!(err.to_string().contains("limits.fuel"), "{err}");
+    }
+
+    #[test]
+    fn dns_servers_are_addresses() {
+        let c = HostConfig::from_toml(
+            "[egress]\ndns_servers = [\"127.0.0.1:5353\", \"9.9.9.9\", \"[::1]:53\", \"::1\"]\n",
+            "test",
+        )
+        .unwrap();
+        let addrs: Vec<String> = c
+            .egress
+            .dns_server_addrs()
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            addrs,
+            ["127.0.0.1:5353", "9.9.9.9:53", "[::1]:53", "[::1]:53"]
+        );
+        for bad in ["dns.example", "127.0.0.1:", "1.2.3.4:99999", ""] {
+            let text = format!("[egress]\ndns_servers = [{bad:?}]\n");
+            let err = HostConfig::from_toml(&text, "test").unwrap_err();
+            assert!(
+                err.to_string().contains("egress.dns_servers"),
+                "{bad}: {err}"
+            );
+        }
+        let err = HostConfig::from_toml("[egress]\ndns_timeout_ms = 0\n", "test").unwrap_err();
+        assert!(err.to_string().contains("egress.dns_timeout_ms"), "{err}");
     }
 
     #[test]

@@ -48,10 +48,11 @@
 //! checked address); redirects are never followed; bodies, headers, time and
 //! request count are capped. Nothing is allowed unless granted.
 //!
-//! **Secrets** are encrypted at rest (AES-256-GCM, bound to skill and name),
-//! decrypted only inside the host, substituted into header values of
-//! requests to granted destinations after every egress check, and redacted
-//! from everything that returns to the skill or the caller.
+//! **Secrets** are encrypted at rest (AES-256-GCM, bound to skill, name and
+//! the destinations they may be sent to), decrypted only inside the host,
+//! substituted into header values of requests to granted destinations after
+//! every egress check, and redacted from everything that returns to the
+//! skill or the caller.
 //!
 //! **Callers.** Remote callers present a token (`skh_<id>_<secret>`; only
 //! its SHA-256 is stored, compared in constant time). An invoker sees and
@@ -65,9 +66,13 @@
 //! if the log cannot be written, nothing runs (`audit.unavailable`).
 //!
 //! **Not covered.** Someone who can write the data dir can rewrite the
-//! whole audit chain consistently or swap a compiled artifact together with
-//! its recorded hash; protect the data dir with file permissions (it is
-//! created 0700).
+//! whole audit chain consistently; protect the data dir with file
+//! permissions (it is created 0700). Compiled artifacts are trusted only
+//! under an HMAC keyed by a subkey of the master key, and without a master
+//! key nothing is cached. But when the key file lives in the data dir (the
+//! default `master.key`), someone who can also read the data dir, or replace
+//! that file, can forge cache entries: for that threat pass the key in
+//! `SKILLHOST_MASTER_KEY` and keep it out of the data dir.
 //!
 //! Modules, one per capability: [`engine`] (wasmtime, pooling, epochs,
 //! artifact cache), [`sandbox`] (one bounded invocation), [`egress`]

@@ -161,9 +161,13 @@ impl std::fmt::Display for SkillError {
 
 impl std::error::Error for SkillError {}
 
+/// A refused or failed request, passed on with `?`, becomes the skill error
+/// `fetch.<host code with dots as underscores>` (e.g. `fetch.egress_timeout`).
+/// A skill may never report a host code as its own: the host drops any
+/// skill code in a host namespace (`egress.`, `limits.`, ...).
 impl From<http::HttpError> for SkillError {
     fn from(e: http::HttpError) -> Self {
-        SkillError::new(e.code, e.message)
+        SkillError::new(format!("fetch.{}", e.code.replace('.', "_")), e.message)
     }
 }
 

@@ -494,3 +494,64 @@ async fn the_openapi_document_lists_exactly_the_routes_the_server_answers() {
     .await;
     assert_eq!(served.body, doc);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn owner_review_shows_lookalike_destinations_as_granted_with_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = prepare(dir.path(), &["echo"]).await;
+    // lookalike-host asks for https://аpi.example.com (a Cyrillic 'а').
+    let host = skillhost::SkillHost::open(&skillhost::HostConfig::default(), dir.path())
+        .await
+        .unwrap();
+    let added = host
+        .add(&skill_bytes("lookalike_host"), "owner")
+        .await
+        .unwrap();
+    let digest = added.version().digest.to_string();
+    drop(host);
+    let s = Server::start(dir.path(), "");
+    let c = client();
+    let granted_as = "https://xn--pi-6kc.example.com:443";
+
+    let a = request(
+        &c,
+        Method::GET,
+        &format!("{}/v1/owner/pending", s.url),
+        Some(&t.owner),
+        None,
+    )
+    .await;
+    let v = &a.body["pending"][0];
+    assert_eq!(v["name"], "lookalike-host", "{}", a.text);
+    assert_eq!(
+        v["destinations"][0]["requested"],
+        "https://\u{430}pi.example.com"
+    );
+    assert_eq!(v["destinations"][0]["destination"], granted_as);
+    let warnings = v["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{v}");
+    let w = warnings[0].as_str().unwrap();
+    assert!(
+        w.contains("xn--pi-6kc.example.com") && w.contains("Cyrillic"),
+        "{w}"
+    );
+    assert_eq!(v["destinations"][0]["warnings"][0], warnings[0]);
+
+    // Approving with the shown form grants the skill's destination, and the
+    // answer carries the same review.
+    let a = request(
+        &c,
+        Method::POST,
+        &format!("{}/v1/owner/skills/lookalike-host/approve", s.url),
+        Some(&t.owner),
+        Some(&serde_json::json!({ "digest": digest, "http": [granted_as] }).to_string()),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(
+        a.body["granted"]["http"][0],
+        "https://\u{430}pi.example.com"
+    );
+    assert_eq!(a.body["destinations"][0]["destination"], granted_as);
+    assert_eq!(a.body["warnings"].as_array().unwrap().len(), 1);
+}

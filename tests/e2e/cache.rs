@@ -1,13 +1,21 @@
 //! The compiled-artifact cache: used on the next start, never trusted blindly.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
+use skillhost::secrets::MasterKey;
 use skillhost::{ArtifactSource, HostConfig, SkillEngine};
 
 use crate::common::*;
 
+/// The master key of these tests' hosts: the same on every "start".
+fn key() -> &'static MasterKey {
+    static KEY: OnceLock<MasterKey> = OnceLock::new();
+    KEY.get_or_init(MasterKey::generate)
+}
+
 fn engine_at(dir: &Path) -> SkillEngine {
-    SkillEngine::new(&HostConfig::default(), Some(dir)).unwrap()
+    SkillEngine::new(&HostConfig::default(), Some(dir), Some(key())).unwrap()
 }
 
 /// All cache entry files under a data dir.
@@ -109,6 +117,71 @@ async fn an_artifact_of_another_module_is_never_loaded() {
         other => panic!("loaded a foreign artifact: {other:?}"),
     }
     assert_echo_works(&engine, &skill).await;
+}
+
+#[tokio::test]
+async fn another_skills_artifact_with_a_recomputed_header_is_never_loaded() {
+    // An attacker who can write the data dir but does not hold the key puts
+    // counter's genuine artifact under echo's name and recomputes every
+    // header field computable without the key: the module digest, and a
+    // SHA-256 of the machine code (what the unauthenticated format checked)
+    // or counter's own tag.
+    let data = tempfile::tempdir().unwrap();
+    let engine = engine_at(data.path());
+    engine.load(&skill_bytes("echo")).unwrap();
+    engine.load(&skill_bytes("counter")).unwrap();
+    drop(engine);
+    let echo_entry = entry_for(data.path(), "echo");
+    let counter = std::fs::read(entry_for(data.path(), "counter")).unwrap();
+    // Layout: 22-byte magic, module digest, tag (or hash), machine code.
+    let (magic, rest) = counter.split_at(22);
+    let (tag, body) = rest[32..].split_at(32);
+    let echo_digest = *skillhost::ModuleDigest::of(&skill_bytes("echo")).as_bytes();
+    let sha = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(body).to_vec()
+    };
+    for (what, slot) in [("a recomputed SHA-256", &sha[..]), ("counter's tag", tag)] {
+        std::fs::write(&echo_entry, [magic, &echo_digest, slot, body].concat()).unwrap();
+        let engine = engine_at(data.path());
+        let skill = engine.load(&skill_bytes("echo")).unwrap();
+        assert!(
+            matches!(skill.source(), ArtifactSource::Recompiled { .. }),
+            "{what}: loaded {:?}",
+            skill.source()
+        );
+        // echo's behaviour (it returns its input), not counter's.
+        assert_echo_works(&engine, &skill).await;
+    }
+}
+
+#[tokio::test]
+async fn without_a_master_key_nothing_is_cached() {
+    assert!(
+        std::env::var_os(skillhost::secrets::key::ENV).is_none(),
+        "run the tests without {}",
+        skillhost::secrets::key::ENV
+    );
+    // A persistent host whose data dir has no master key.
+    let data = tempfile::tempdir().unwrap();
+    let host = skillhost::SkillHost::open(&HostConfig::default(), data.path())
+        .await
+        .unwrap();
+    host.add(&skill_bytes("echo"), "owner").await.unwrap();
+    assert!(data.path().join("registry.db").exists());
+    assert!(
+        !data.path().join("artifacts").exists(),
+        "an unauthenticated artifact was written"
+    );
+
+    // The engine alone: every load compiles, nothing is written.
+    for _ in 0..2 {
+        let engine = SkillEngine::new(&HostConfig::default(), Some(data.path()), None).unwrap();
+        let skill = engine.load(&skill_bytes("echo")).unwrap();
+        assert_eq!(*skill.source(), ArtifactSource::Compiled);
+        assert_echo_works(&engine, &skill).await;
+    }
+    assert!(!data.path().join("artifacts").exists());
 }
 
 #[test]

@@ -234,3 +234,105 @@ fn usage_errors_exit_2() {
         assert!(help.contains(word), "help lacks {word}: {help}");
     }
 }
+
+/// `skillhost invoke` refuses bad input through the host, so each refusal
+/// is a denied `invoke` audit record, as from the HTTP API.
+#[test]
+fn invoke_refusals_are_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let added = skillhost(&data)
+        .args(["skill", "add", "--json"])
+        .arg(skill_path("echo"))
+        .output()
+        .unwrap();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let v: Value = serde_json::from_slice(&added.stdout).unwrap();
+    let digest = v["digest"].as_str().unwrap().to_string();
+    let out = skillhost(&data)
+        .args(["skill", "approve", "echo", "--digest", &digest])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let invoke = |input: &str| {
+        skillhost(&data)
+            .args(["invoke", "echo", "--input", input])
+            .output()
+            .unwrap()
+    };
+
+    // Over the cap in a file: its real size.
+    let big = dir.path().join("big.json");
+    std::fs::write(&big, vec![b' '; 70_000]).unwrap();
+    let err = error_json(&invoke(&format!("@{}", big.display())));
+    assert_eq!(err["code"], codes::INPUT_TOO_LARGE, "{err}");
+    assert_eq!(err["message"], "input is 70000 bytes; the limit is 65536");
+
+    // Over the cap on stdin: read no further, so "more than".
+    let mut child = skillhost(&data)
+        .args(["invoke", "echo", "--input", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        // The CLI stops reading past the cap; a broken pipe is expected.
+        let _ = stdin.write_all(&vec![b' '; 200_000]);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let err = error_json(&out);
+    assert_eq!(err["code"], codes::INPUT_TOO_LARGE, "{err}");
+    assert_eq!(
+        err["message"],
+        "input is more than 65536 bytes; the limit is 65536"
+    );
+    assert!(err.get("size").is_none(), "a guessed size: {err}");
+
+    // Not JSON, and not even UTF-8.
+    let err = error_json(&invoke("{oops"));
+    assert_eq!(err["code"], codes::INPUT_INVALID_JSON, "{err}");
+    let binary = dir.path().join("binary.json");
+    std::fs::write(&binary, b"\xff\xfe{}").unwrap();
+    let err = error_json(&invoke(&format!("@{}", binary.display())));
+    assert_eq!(err["code"], codes::INPUT_INVALID_JSON, "{err}");
+
+    let denied: Vec<Value> = audit_records(&data)
+        .into_iter()
+        .filter(|r| r["type"] == "invoke" && r["outcome"] == "denied")
+        .collect();
+    let seen: Vec<&str> = denied.iter().map(|r| r["code"].as_str().unwrap()).collect();
+    assert_eq!(
+        seen,
+        [
+            codes::INPUT_TOO_LARGE,
+            codes::INPUT_TOO_LARGE,
+            codes::INPUT_INVALID_JSON,
+            codes::INPUT_INVALID_JSON
+        ]
+    );
+    for r in &denied {
+        assert_eq!(r["skill"], "echo", "{r}");
+    }
+    assert_eq!(
+        denied[1]["detail"]["message"],
+        "input is more than 65536 bytes; the limit is 65536"
+    );
+    // Nothing ran.
+    assert!(
+        !audit_records(&data)
+            .iter()
+            .any(|r| r["type"] == "invoke.start"),
+        "a refused input started the skill"
+    );
+}

@@ -36,7 +36,7 @@ pub fn skill_bytes(name: &str) -> Vec<u8> {
 /// only need per-invocation limits.
 pub fn engine() -> &'static SkillEngine {
     static ENGINE: OnceLock<SkillEngine> = OnceLock::new();
-    ENGINE.get_or_init(|| SkillEngine::new(&HostConfig::default(), None).expect("engine"))
+    ENGINE.get_or_init(|| SkillEngine::new(&HostConfig::default(), None, None).expect("engine"))
 }
 
 /// A skill loaded once into the shared engine.

@@ -69,7 +69,7 @@ pub fn net() -> &'static Net {
                 egress: egress_config(&ca_file, exempt),
                 ..HostConfig::default()
             };
-            SkillEngine::new(&config, None).unwrap()
+            SkillEngine::new(&config, None, None).unwrap()
         };
         let (open, strict) = (engine(true), engine(false));
         let probe = skill_bytes("http_probe");
@@ -360,8 +360,10 @@ async fn wrong_port_and_wrong_scheme_are_refused() {
 #[tokio::test]
 async fn header_injection_and_steering_are_refused() {
     let n = net();
-    let url = format!("{}/echo", plain_grant());
-    let before = n.plain.hits();
+    // Counted by a marker in the URL, so parallel tests using the same
+    // server do not disturb the count.
+    let marker = "header-injection";
+    let url = format!("{}/echo?m={marker}", plain_grant());
     for (name, value) in [
         ("x-test", "a\r\nHost: evil.test"),
         ("x-test", "a\nX-Injected: 1"),
@@ -396,7 +398,11 @@ async fn header_injection_and_steering_are_refused() {
     let body_input = json!({ "url": url, "method": "POST", "body": big });
     let out = probe_with(&n.open_probe, &roomy, &[plain_grant()], body_input).await;
     assert_refused(&out, codes::EGRESS_REQUEST_TOO_LARGE);
-    assert_eq!(n.plain.hits(), before, "nothing may be sent");
+    assert_eq!(
+        servers::requests_containing(marker),
+        0,
+        "nothing may be sent"
+    );
 
     // Ordinary headers and bodies go through untouched.
     let out = probe(
@@ -412,6 +418,51 @@ async fn header_injection_and_steering_are_refused() {
             .unwrap()
             .contains(&json!(["x-test", "fine"]))
     );
+}
+
+#[tokio::test]
+async fn control_characters_in_header_values_are_bad_headers() {
+    // Not just CR, LF and NUL: every control character but tab is refused
+    // as a bad header, and the server sees nothing (counted by a marker in
+    // the URL, so parallel tests do not disturb the count).
+    let marker = "ctl-header-values";
+    let url = format!("{}/echo?m={marker}", plain_grant());
+    for value in [
+        "a\u{1}b",
+        "a\u{7f}",
+        "\u{1b}[2J",
+        "x\u{8}y",
+        "\u{1f}",
+        "v\u{b}",
+    ] {
+        let out = probe(
+            &[plain_grant()],
+            json!({ "url": url, "headers": [["x-test", value]] }),
+        )
+        .await;
+        assert_refused(&out, codes::EGRESS_BAD_HEADER);
+    }
+    assert_eq!(
+        servers::requests_containing(marker),
+        0,
+        "nothing may be sent"
+    );
+    // A tab is allowed, and arrives.
+    let out = probe(
+        &[plain_grant()],
+        json!({ "url": url, "headers": [["x-test", "a\tb"]] }),
+    )
+    .await;
+    assert_eq!(out["status"], 200, "{out}");
+    let echoed: Value = serde_json::from_str(out["body"].as_str().unwrap()).unwrap();
+    assert!(
+        echoed["headers"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(["x-test", "a\tb"])),
+        "{echoed}"
+    );
+    assert_eq!(servers::requests_containing(marker), 1);
 }
 
 #[tokio::test]
@@ -570,7 +621,7 @@ async fn a_json_api_skill_through_the_registry_cli_and_audit() {
         .unwrap();
     let err = inv.result.unwrap_err();
     assert_eq!(err.code(), codes::SKILL_ERROR);
-    assert_eq!(err.to_json()["skill_code"], codes::EGRESS_HOST_NOT_ALLOWED);
+    assert_eq!(err.to_json()["skill_code"], "fetch.egress_host_not_allowed");
 
     // Through the CLI, with proxy variables pointing at a server of ours:
     // the request still goes straight to the API; the proxy sees nothing.

@@ -279,3 +279,86 @@ fn two_owners_approving_at_once_one_wins() {
         );
     }
 }
+
+/// A skill asking for `https://аpi.example.com` (a Cyrillic 'а'): the review
+/// shows what is really granted, the punycode host, and warns; never the
+/// Unicode text that looks like `api.example.com`.
+#[test]
+fn lookalike_destinations_are_shown_as_granted_and_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let wasm = skill_path("lookalike_host");
+    let digest = ModuleDigest::of(&skill_bytes("lookalike_host")).to_string();
+    let granted_as = "https://xn--pi-6kc.example.com:443";
+    let lookalike = "\u{430}pi.example.com";
+
+    let check = |text: &str| {
+        assert!(
+            text.contains(&format!("http destinations: {granted_as}\n")),
+            "the destination is not shown as granted:\n{text}"
+        );
+        assert!(
+            !text.contains(&format!("https://{lookalike}")),
+            "the destination is shown as Unicode:\n{text}"
+        );
+        let warnings: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("warning: "))
+            .collect();
+        assert_eq!(warnings.len(), 1, "{text}");
+        for needle in [
+            "xn--pi-6kc.example.com",
+            "non-ASCII characters (Cyrillic U+0430)",
+            "mixes Latin and Cyrillic",
+        ] {
+            assert!(warnings[0].contains(needle), "{needle:?}: {}", warnings[0]);
+        }
+    };
+    let review = ok(skillhost(&data)
+        .args(["skill", "add"])
+        .arg(&wasm)
+        .output()
+        .unwrap());
+    check(&review);
+    check(&ok(skillhost(&data)
+        .args(["skill", "show", "lookalike-host"])
+        .output()
+        .unwrap()));
+
+    // JSON carries the same: the destination as granted, and the warning.
+    let shown: Value = serde_json::from_str(&ok(skillhost(&data)
+        .args(["skill", "show", "lookalike-host", "--json"])
+        .output()
+        .unwrap()))
+    .unwrap();
+    let v = &shown["versions"][0];
+    assert_eq!(v["destinations"][0]["destination"], granted_as, "{v}");
+    assert_eq!(
+        v["destinations"][0]["requested"],
+        format!("https://{lookalike}")
+    );
+    assert_eq!(v["warnings"].as_array().unwrap().len(), 1, "{v}");
+
+    // The owner can grant what the review showed; the real-looking twin is
+    // not what was requested.
+    let out = skillhost(&data)
+        .args(["skill", "approve", "lookalike-host", "--digest", &digest])
+        .args(["--http", "https://api.example.com"])
+        .output()
+        .unwrap();
+    assert_eq!(err_code(&out), codes::REGISTRY_GRANT_EXCEEDS_REQUEST);
+    ok(skillhost(&data)
+        .args(["skill", "approve", "lookalike-host", "--digest", &digest])
+        .args(["--http", granted_as])
+        .output()
+        .unwrap());
+    let show = ok(skillhost(&data)
+        .args(["skill", "show", "lookalike-host"])
+        .output()
+        .unwrap());
+    let granted = show.split("granted:").nth(1).expect("a granted section");
+    assert!(
+        granted.contains(&format!("http destinations: {granted_as}\n")),
+        "{show}"
+    );
+}

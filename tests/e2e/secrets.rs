@@ -359,6 +359,108 @@ async fn a_ciphertext_moved_to_another_row_fails_authentication() {
     assert_eq!(out["refused"], codes::SECRET_DECRYPT_FAILED, "{out}");
 }
 
+/// The stored form of a destination list, as `secret set` writes it.
+fn hosts_column(hosts: &[&str]) -> String {
+    let normalised: Vec<String> = hosts
+        .iter()
+        .map(|h| {
+            skillhost::egress::Destination::parse(h)
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    serde_json::to_string(&normalised).unwrap()
+}
+
+#[tokio::test]
+async fn a_secret_rebound_to_another_host_in_the_database_is_refused() {
+    let api = json_api();
+    let dir = artifacts("rebound");
+    let host = setup(&dir, Narrowing::default()).await;
+    // Bound to a host the skill may not reach; the skill's API is granted.
+    set_token(&host, "https://api.test:47443").await;
+    drop(host);
+    // Someone who can edit registry.db, without the master key, rebinds the
+    // secret to the skill's API.
+    let conn = rusqlite::Connection::open(dir.join("registry.db")).unwrap();
+    let changed = conn
+        .execute(
+            "UPDATE secrets SET hosts = ?1 WHERE name = 'API_TOKEN'",
+            [hosts_column(&[API])],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    drop(conn);
+
+    let host = SkillHost::open(&config(), &dir).await.unwrap();
+    // api.test and json-api.test both resolve to this one server.
+    let before = api.hits();
+    let out = call(&host, json!({})).await;
+    assert_eq!(out["refused"], codes::SECRET_DECRYPT_FAILED, "{out}");
+    let out = call(&host, json!({"url": "https://api.test:47443/v1/private"})).await;
+    assert_eq!(out["refused"], codes::EGRESS_HOST_NOT_ALLOWED, "{out}");
+    assert_eq!(api.hits(), before, "nothing may be sent to either host");
+    let listed = host.list_secrets(None).unwrap();
+    assert!(
+        listed[0].mask.contains(codes::SECRET_DECRYPT_FAILED),
+        "{listed:?}"
+    );
+}
+
+#[tokio::test]
+async fn rotate_key_upgrades_a_row_sealed_before_bindings_were_authenticated() {
+    use skillhost::secrets::crypto;
+
+    let api = json_api();
+    let dir = artifacts("legacy");
+    let host = setup(&dir, Narrowing::default()).await;
+    set_token(&host, API).await;
+    drop(host);
+    // Re-seal the row as an older skillhost did: AAD over (skill, name,
+    // version) only.
+    let key = MasterKey::from_file(&dir.join("master.key")).unwrap();
+    let conn = rusqlite::Connection::open(dir.join("registry.db")).unwrap();
+    let version: i64 = conn
+        .query_row(
+            "SELECT version FROM secrets WHERE name = 'API_TOKEN'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let (nonce, ciphertext) = crypto::seal(
+        &key,
+        TEST_TOKEN.as_bytes(),
+        &crypto::aad_v1("bearer-client", "API_TOKEN", version),
+    );
+    conn.execute(
+        "UPDATE secrets SET nonce = ?1, ciphertext = ?2 WHERE name = 'API_TOKEN'",
+        rusqlite::params![nonce.to_vec(), ciphertext],
+    )
+    .unwrap();
+    drop(conn);
+
+    // Its destinations are unauthenticated: refused, with the reason.
+    let host = SkillHost::open(&config(), &dir).await.unwrap();
+    let before = api.hits();
+    let out = call(&host, json!({})).await;
+    assert_eq!(out["refused"], codes::SECRET_DECRYPT_FAILED, "{out}");
+    assert_eq!(api.hits(), before);
+    let mask = &host.list_secrets(None).unwrap()[0].mask;
+    assert!(
+        mask.contains(codes::SECRET_DECRYPT_FAILED)
+            && mask.contains("before its destinations were authenticated")
+            && mask.contains("rotate-key"),
+        "{mask}"
+    );
+
+    // One owner command re-seals it (the same key will do), and it works.
+    assert_eq!(host.rotate_key(&key, "owner").await.unwrap(), 1);
+    let out = call(&host, json!({})).await;
+    assert_eq!(out["status"], 200, "{out}");
+    let mask = &host.list_secrets(None).unwrap()[0].mask;
+    assert!(mask.starts_with("****"), "{mask}");
+}
+
 fn cli(dir: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_skillhost"));
     c.env("SKILLHOST_DATA_DIR", dir)

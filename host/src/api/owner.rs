@@ -16,7 +16,7 @@ use crate::audit::AuditRecord;
 use crate::auth::Caller;
 use crate::codes;
 use crate::digest::ModuleDigest;
-use crate::registry::{LimitSet, Narrowing, SkillVersion, VersionState};
+use crate::registry::{LimitSet, Narrowing, ReviewedVersion, VersionState};
 
 /// An authenticated owner.
 pub struct Owner(pub Caller);
@@ -54,17 +54,19 @@ fn digest(raw: &str) -> Result<ModuleDigest, ApiError> {
 }
 
 /// `GET /v1/owner/pending`: every version waiting for review, with what it
-/// requests.
+/// requests, each destination as it would be granted, and warnings about
+/// lookalike hosts.
 pub async fn pending(
     State(state): State<AppState>,
     _owner: Owner,
 ) -> Result<Json<Value>, ApiError> {
-    let pending: Vec<SkillVersion> = state
+    let pending: Vec<ReviewedVersion> = state
         .host
         .list()?
         .into_iter()
         .flat_map(|r| r.versions)
         .filter(|v| v.state == VersionState::Pending)
+        .map(ReviewedVersion::from)
         .collect();
     Ok(Json(json!({ "pending": pending })))
 }
@@ -88,7 +90,7 @@ pub async fn approve(
     Owner(owner): Owner,
     Path(name): Path<String>,
     bytes: Bytes,
-) -> Result<Json<SkillVersion>, ApiError> {
+) -> Result<Json<ReviewedVersion>, ApiError> {
     let b: ApproveBody = body(&bytes)?;
     let d = digest(&b.digest)?;
     let narrowing = Narrowing {
@@ -100,7 +102,8 @@ pub async fn approve(
         state
             .host
             .approve(&name, &d, &narrowing, &owner.name)
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
@@ -117,11 +120,15 @@ pub async fn revoke(
     Owner(owner): Owner,
     Path(name): Path<String>,
     bytes: Bytes,
-) -> Result<Json<SkillVersion>, ApiError> {
+) -> Result<Json<ReviewedVersion>, ApiError> {
     let b: RevokeBody = body(&bytes)?;
     let d = b.digest.as_deref().map(digest).transpose()?;
     Ok(Json(
-        state.host.revoke(&name, d.as_ref(), &owner.name).await?,
+        state
+            .host
+            .revoke(&name, d.as_ref(), &owner.name)
+            .await?
+            .into(),
     ))
 }
 

@@ -1,6 +1,8 @@
 //! Reading the `--input` argument: inline JSON, `@FILE`, or `-` for stdin.
 //! Reads at most one byte past the input cap, so `@/dev/zero` or an endless
-//! pipe cannot exhaust memory.
+//! pipe cannot exhaust memory. An oversized input is reported with its real
+//! size when that is known without reading it (inline text, a regular
+//! file), and as "more than" the cap otherwise.
 
 use std::io::Read;
 
@@ -8,46 +10,78 @@ use serde_json::json;
 
 use crate::codes;
 use crate::sandbox::InvokeError;
+use crate::skill_host::HostError;
 
-/// Why the input could not be read.
+/// Why the input could not be used.
 #[derive(Debug)]
 pub enum InputError {
+    /// It could not be read at all (a missing file): nothing was invoked.
     Io(String),
     NotUtf8,
-    TooLarge(InvokeError),
+    /// Over the cap: `size` is the real size when known.
+    TooLarge {
+        size: Option<u64>,
+        limit: u64,
+    },
 }
 
 impl InputError {
+    /// The refusal the host reports and audits, or, for input that could
+    /// not even be read (an I/O error, not a refused invocation), why.
+    pub fn refusal(&self) -> Result<HostError, &str> {
+        match *self {
+            InputError::Io(ref message) => Err(message),
+            InputError::NotUtf8 => Ok(HostError::Input(InvokeError::InputNotJson {
+                detail: "the input is not valid UTF-8".into(),
+            })),
+            InputError::TooLarge {
+                size: Some(size),
+                limit,
+            } => Ok(HostError::Input(InvokeError::InputTooLarge { size, limit })),
+            InputError::TooLarge { size: None, limit } => Ok(HostError::InputOverCap { limit }),
+        }
+    }
+
     pub fn to_json(&self) -> serde_json::Value {
-        match self {
-            InputError::Io(m) => json!({ "code": codes::HOST_IO, "message": m }),
-            InputError::NotUtf8 => json!({
-                "code": codes::INPUT_INVALID_JSON,
-                "message": "input is not valid UTF-8, so it cannot be JSON",
-            }),
-            InputError::TooLarge(e) => e.to_json(),
+        match self.refusal() {
+            Ok(refusal) => refusal.to_json(),
+            Err(message) => json!({ "code": codes::HOST_IO, "message": message }),
         }
     }
 }
 
 /// Resolve the `--input` argument to its text.
 pub fn read(arg: &str, limit: u64) -> Result<String, InputError> {
-    let bytes = if arg == "-" {
-        read_capped(std::io::stdin().lock(), limit)
-            .map_err(|e| InputError::Io(format!("cannot read stdin: {e}")))?
+    let (bytes, known_size) = if arg == "-" {
+        let bytes = read_capped(std::io::stdin().lock(), limit)
+            .map_err(|e| InputError::Io(format!("cannot read stdin: {e}")))?;
+        (bytes, None)
     } else if let Some(path) = arg.strip_prefix('@') {
-        let file = std::fs::File::open(path)
-            .map_err(|e| InputError::Io(format!("cannot read {path}: {e}")))?;
-        read_capped(file, limit).map_err(|e| InputError::Io(format!("cannot read {path}: {e}")))?
+        let io = |e: std::io::Error| InputError::Io(format!("cannot read {path}: {e}"));
+        let file = std::fs::File::open(path).map_err(io)?;
+        // A regular file's length is its size; a device or pipe has none.
+        let len = file
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len());
+        if let Some(size) = len.filter(|l| *l > limit) {
+            return Err(InputError::TooLarge {
+                size: Some(size),
+                limit,
+            });
+        }
+        (read_capped(file, limit).map_err(io)?, None)
     } else {
-        arg.as_bytes().to_vec()
+        (arg.as_bytes().to_vec(), Some(arg.len() as u64))
     };
     if bytes.len() as u64 > limit {
-        // The exact size is unknown past the cap; report what was read.
-        return Err(InputError::TooLarge(InvokeError::InputTooLarge {
-            size: bytes.len() as u64,
+        // Past the cap nothing more was read: unless the size was known
+        // beforehand, all that is known is "more than the limit".
+        return Err(InputError::TooLarge {
+            size: known_size,
             limit,
-        }));
+        });
     }
     String::from_utf8(bytes).map_err(|_| InputError::NotUtf8)
 }
@@ -77,5 +111,37 @@ mod tests {
             read("@/nonexistent/x", 10).unwrap_err().to_json()["code"],
             codes::HOST_IO
         );
+    }
+
+    #[test]
+    fn oversized_input_reports_its_real_size_or_more_than_the_cap() {
+        // A regular file: its length, without reading it.
+        let tmp = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(tmp.path(), vec![b' '; 5000]).unwrap();
+        let e = read(&format!("@{}", tmp.path().display()), 1000).unwrap_err();
+        assert_eq!(e.to_json()["size"], 5000);
+        assert_eq!(
+            e.to_json()["message"],
+            "input is 5000 bytes; the limit is 1000"
+        );
+        // A device: read no further than the cap, so "more than".
+        let e = read("@/dev/zero", 1000).unwrap_err().to_json();
+        assert_eq!(
+            e["message"],
+            "input is more than 1000 bytes; the limit is 1000"
+        );
+        assert_eq!(e["limit"], 1000);
+        assert!(e.get("size").is_none(), "{e}");
+        // Inline: the exact size.
+        let e = read(&"x".repeat(1001), 1000).unwrap_err().to_json();
+        assert_eq!(e["size"], 1001);
+    }
+
+    #[test]
+    fn non_utf8_is_invalid_json() {
+        let tmp = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(tmp.path(), b"\xff\xfe").unwrap();
+        let e = read(&format!("@{}", tmp.path().display()), 100).unwrap_err();
+        assert_eq!(e.to_json()["code"], codes::INPUT_INVALID_JSON);
     }
 }

@@ -38,7 +38,8 @@ pub struct DevArgs {
     pub usage: bool,
 }
 
-/// Read and check `--input` before anything else happens.
+/// Read and check `--input` before anything else happens (`dev`: nothing
+/// is registered or audited, so nothing needs to see a refusal).
 fn read_input(ctx: &Context, arg: &str) -> Result<String, ExitCode> {
     let text = input::read(arg, ctx.config.limits.input_bytes).map_err(|e| fail(&e.to_json()))?;
     crate::sandbox::check_input(&text, &ctx.config.limits).map_err(|e| fail(&e.to_json()))?;
@@ -59,10 +60,18 @@ fn finish(invocation: Invocation, show_usage: bool) -> ExitCode {
     }
 }
 
+/// Invoke an approved skill. Every refusal is the host's, and audited: the
+/// input goes to the checker pipeline as it is (which refuses input that is
+/// not JSON), and input that could not be taken in whole (over the cap, or
+/// not UTF-8) is refused through the host's audited path, as the HTTP API
+/// does. Only input that cannot be read at all (a missing file) stops here.
 pub fn invoke(ctx: &Context, args: InvokeArgs) -> ExitCode {
-    let input = match read_input(ctx, &args.input) {
-        Ok(i) => i,
-        Err(code) => return code,
+    let input = match input::read(&args.input, ctx.config.limits.input_bytes) {
+        Ok(text) => Ok(text),
+        Err(e) => match e.refusal() {
+            Ok(refusal) => Err(refusal),
+            Err(_) => return fail(&e.to_json()),
+        },
     };
     let rt = match runtime() {
         Ok(rt) => rt,
@@ -70,7 +79,12 @@ pub fn invoke(ctx: &Context, args: InvokeArgs) -> ExitCode {
     };
     let result = rt.block_on(async {
         let host = SkillHost::open(&ctx.config, &ctx.data_dir).await?;
-        host.invoke(&args.name, &input, &ctx.actor).await
+        match input {
+            Ok(input) => host.invoke(&args.name, &input, &ctx.actor).await,
+            Err(refusal) => Err(host
+                .refused(&ctx.actor, &args.name, None, None, refusal)
+                .await),
+        }
     });
     match result {
         Ok(invocation) => finish(invocation, args.usage),

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::{Context, fail, print, runtime};
 use crate::codes;
 use crate::digest::ModuleDigest;
-use crate::registry::{LimitSet, Narrowing};
+use crate::registry::{LimitSet, Narrowing, ReviewedVersion};
 use crate::skill_host::{Added, SkillHost};
 
 #[derive(Debug, Subcommand)]
@@ -82,6 +82,10 @@ pub struct ApproveArgs {
     /// Lower the output size limit for this skill.
     #[arg(long, value_name = "BYTES")]
     pub output_bytes: Option<u64>,
+    /// Coarsen the clocks this skill reads to this resolution (it can only
+    /// be coarser than the host's `limits.clock_resolution_us`).
+    #[arg(long, value_name = "MICROSECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub clock_resolution_us: Option<u64>,
     /// Print the approved version as JSON.
     #[arg(long)]
     pub json: bool,
@@ -123,7 +127,7 @@ fn run_inner(ctx: &Context, cmd: SkillCommand) -> Result<(), ExitCode> {
                 .map_err(|e| fail(&e.to_json()))?;
             let v = added.version();
             if json {
-                print_json(v);
+                print_json(&ReviewedVersion::from(v.clone()));
             } else {
                 match &added {
                     Added::Pending(_) => {
@@ -159,13 +163,14 @@ fn run_inner(ctx: &Context, cmd: SkillCommand) -> Result<(), ExitCode> {
                     timeout_ms: a.timeout_ms,
                     memory_bytes: a.memory_bytes,
                     output_bytes: a.output_bytes,
+                    clock_resolution_us: a.clock_resolution_us,
                 },
             };
             let v = rt
                 .block_on(host.approve(&a.name, &d, &narrowing, who))
                 .map_err(|e| fail(&e.to_json()))?;
             if a.json {
-                print_json(&v);
+                print_json(&ReviewedVersion::from(v));
             } else {
                 println!(
                     "approved {} {} ({})",
@@ -209,7 +214,17 @@ fn run_inner(ctx: &Context, cmd: SkillCommand) -> Result<(), ExitCode> {
         SkillCommand::Show { name, json } => {
             let skill = host.show(&name).map_err(|e| fail(&e.to_json()))?;
             if json {
-                print_json(&skill);
+                let mut shown = serde_json::to_value(&skill).expect("records serialise");
+                shown["versions"] = serde_json::to_value(
+                    skill
+                        .versions
+                        .iter()
+                        .cloned()
+                        .map(ReviewedVersion::from)
+                        .collect::<Vec<_>>(),
+                )
+                .expect("records serialise");
+                print_json(&shown);
             } else {
                 println!(
                     "{}{}\n",

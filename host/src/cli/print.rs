@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 
+use crate::egress::destination::review as review_destination;
 use crate::registry::{Permissions, SkillRecord, SkillVersion};
 use crate::sandbox::LogRecord;
 
@@ -40,9 +41,25 @@ fn limit(v: Option<u64>) -> String {
     v.map_or_else(|| "host default".to_string(), |v| v.to_string())
 }
 
+/// Destinations as they are granted and matched (punycode, lower case,
+/// explicit port), never as the skill spelled them.
+fn destinations(http: &[String]) -> Vec<String> {
+    http.iter()
+        .map(|d| {
+            review_destination(d)
+                .destination
+                .unwrap_or_else(|| d.clone())
+        })
+        .collect()
+}
+
 fn permissions(out: &mut String, title: &str, p: &Permissions) {
     let _ = writeln!(out, "{title}:");
-    let _ = writeln!(out, "  http destinations: {}", list_or_none(&p.http));
+    let _ = writeln!(
+        out,
+        "  http destinations: {}",
+        list_or_none(&destinations(&p.http))
+    );
     let _ = writeln!(out, "  secrets:           {}", list_or_none(&p.secrets));
     let _ = writeln!(
         out,
@@ -62,6 +79,9 @@ pub fn review(v: &SkillVersion) -> String {
     let _ = writeln!(out, "digest:      {}", v.digest);
     let _ = writeln!(out, "description: {}", d.description.escape_debug());
     permissions(&mut out, "requested", &d.requested);
+    for w in v.destination_reviews().iter().flat_map(|r| &r.warnings) {
+        let _ = writeln!(out, "warning: {w}");
+    }
     if let Some(g) = &v.granted {
         permissions(&mut out, "granted", g);
     }
@@ -111,4 +131,64 @@ pub fn list(skills: &[SkillRecord]) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::ModuleDigest;
+    use crate::registry::{Declared, SkillName, VersionState};
+
+    fn version(http: &[&str]) -> SkillVersion {
+        SkillVersion {
+            name: SkillName::parse("lookalike").unwrap(),
+            digest: ModuleDigest::of(b"x"),
+            state: VersionState::Pending,
+            declared: Declared {
+                version: "1".into(),
+                description: "d".into(),
+                input_schema: serde_json::json!({}),
+                output_schema: None,
+                requested: Permissions {
+                    http: http.iter().map(|s| s.to_string()).collect(),
+                    ..Permissions::default()
+                },
+            },
+            granted: None,
+            added_at: String::new(),
+            added_by: String::new(),
+            decided_at: None,
+            decided_by: None,
+        }
+    }
+
+    #[test]
+    fn the_review_shows_what_is_granted_and_warns_about_lookalikes() {
+        let text = review(&version(&[
+            "https://\u{430}pi.example.com",
+            "https://ok.example",
+        ]));
+        assert!(
+            text.contains(
+                "http destinations: https://xn--pi-6kc.example.com:443, https://ok.example:443\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            !text.contains("https://\u{430}pi"),
+            "shown as Unicode: {text}"
+        );
+        let warnings: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("warning: "))
+            .collect();
+        assert_eq!(warnings.len(), 1, "{text}");
+        assert!(warnings[0].contains("xn--pi-6kc.example.com"), "{text}");
+        assert!(
+            warnings[0].contains("non-ASCII characters (Cyrillic U+0430)"),
+            "{text}"
+        );
+        let plain = review(&version(&["https://api.example.com"]));
+        assert!(!plain.contains("warning"), "{plain}");
+    }
 }

@@ -1,15 +1,15 @@
 //! The one shared HTTP client. Redirects off, no proxy from the
 //! environment, rustls with the web roots (plus the owner's extra CAs), and a
-//! resolver that checks every address it returns: the connection goes only
-//! to addresses that passed, with no second lookup (so DNS rebinding between
-//! check and connect is impossible).
+//! resolver ([`dns`]) that checks every address it returns: the connection
+//! goes only to addresses that passed, with no second lookup (so DNS
+//! rebinding between check and connect is impossible).
 
-use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
+mod dns;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use dns::CheckedResolver;
 
 use super::EgressDenial;
 use super::address::AddressPolicy;
@@ -28,36 +28,6 @@ impl std::fmt::Display for BlockedAddress {
 
 impl std::error::Error for BlockedAddress {}
 
-/// Resolves through static host entries, then the system resolver, and
-/// refuses the name if *any* answer is blocked (a mixed answer is a
-/// rebinding attempt, not a reason to pick the public half).
-#[derive(Debug)]
-struct CheckedResolver {
-    policy: AddressPolicy,
-    hosts: BTreeMap<String, Vec<IpAddr>>,
-}
-
-impl Resolve for CheckedResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let name = name.as_str().trim_end_matches('.').to_ascii_lowercase();
-        let policy = self.policy.clone();
-        let fixed = self.hosts.get(&name).cloned();
-        Box::pin(async move {
-            let addrs: Vec<SocketAddr> = match fixed {
-                Some(ips) => ips.into_iter().map(|ip| SocketAddr::new(ip, 0)).collect(),
-                None => tokio::net::lookup_host((name.as_str(), 0)).await?.collect(),
-            };
-            if addrs.is_empty() {
-                return Err("no addresses".into());
-            }
-            if addrs.iter().any(|a| policy.check(a.ip()).is_err()) {
-                return Err(Box::new(BlockedAddress) as Box<dyn std::error::Error + Send + Sync>);
-            }
-            Ok(Box::new(addrs.into_iter()) as Addrs)
-        })
-    }
-}
-
 /// The shared client and the owner's egress settings.
 #[derive(Debug)]
 pub struct EgressClient {
@@ -69,10 +39,7 @@ pub struct EgressClient {
 impl EgressClient {
     pub fn new(config: &EgressConfig) -> Result<Self, String> {
         let policy = AddressPolicy::new(&config.allow_private)?;
-        let resolver = CheckedResolver {
-            policy: policy.clone(),
-            hosts: config.hosts.clone(),
-        };
+        let resolver = CheckedResolver::new(policy.clone(), config)?;
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
             .redirect(reqwest::redirect::Policy::none())
@@ -132,7 +99,7 @@ impl EgressClient {
                 return Err(EgressDenial::ResponseTooLarge(limit));
             }
             let status = response.status().as_u16();
-            let headers = response
+            let mut headers: Vec<Header> = response
                 .headers()
                 .iter()
                 .map(|(k, v)| Header {
@@ -147,6 +114,7 @@ impl EgressClient {
                 }
                 body.extend_from_slice(&chunk);
             }
+            let body = super::coding::decode(&mut headers, body, limit)?;
             Ok(HttpResponse {
                 status,
                 headers,

@@ -8,6 +8,9 @@ use std::net::IpAddr;
 
 use url::{Host, Url};
 
+mod review;
+pub use review::{DestinationReview, review};
+
 /// `http` or `https`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scheme {

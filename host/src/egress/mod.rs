@@ -13,22 +13,31 @@
 //! 7. an IP-literal host is checked against the address policy
 //!    (`egress.private_address`) — reqwest's resolver never sees literals
 //! 8. headers and body (`egress.bad_header`, `egress.request_too_large`)
-//! 9. DNS through the checking resolver: every answer must pass the address
-//!    policy (`egress.private_address`); the connection uses only those
-//!    answers
+//! 9. what the guest wrote (URL, headers, body) carries no granted secret,
+//!    in any scanned form, to a destination that secret is not bound to
+//!    (`secret.exfiltration`); the guest's `Accept-Encoding` is replaced by
+//!    `identity`
 //! 10. secret placeholders in header values are checked (granted, set,
 //!     bound to this https destination) and substituted (`secret.*`)
-//! 11. the exchange: no redirects (a 3xx is returned as is), a timeout capped
+//! 11. DNS through the checking resolver: every answer must pass the address
+//!     policy (`egress.private_address`); the connection uses only those
+//!     answers
+//! 12. the exchange: no redirects (a 3xx is returned as is), a timeout capped
 //!     to the invocation's remaining time (`egress.timeout`), and the body
 //!     read as a stream and refused past the cap
-//!     (`egress.response_too_large`); failures are `egress.connect_failed`;
-//!     if a secret went out, every form of it is redacted from the response.
+//!     (`egress.response_too_large`); failures are `egress.connect_failed`
+//! 13. content and transfer codings are decoded, the decoded size counting
+//!     against the cap (`egress.unsupported_encoding` for what cannot be)
+//! 14. for a skill granted any secret, every response (body, header names
+//!     and values) is scanned for every granted secret and redacted, whether
+//!     or not this request carried one.
 //!
 //! Every attempt, allowed or refused, is recorded as an [`EgressEvent`] and
 //! audited by the caller.
 
 pub mod address;
 mod client;
+mod coding;
 pub mod destination;
 pub mod request;
 
@@ -43,7 +52,8 @@ pub use destination::{Destination, Scheme, TargetHost};
 
 use crate::codes::{self, Code};
 use crate::contract::{HttpRequest, HttpResponse};
-use crate::secrets::{SecretGrants, redact};
+pub use crate::secrets::Redaction;
+use crate::secrets::{Redactor, SecretGrants};
 
 /// Why an outbound request was refused or failed. Messages are safe to show
 /// the skill: they never carry resolved addresses or other host internals.
@@ -75,6 +85,8 @@ pub enum EgressDenial {
     Timeout,
     #[error("the connection failed")]
     ConnectFailed,
+    #[error("{0}")]
+    UnsupportedEncoding(String),
     #[error(transparent)]
     Secret(#[from] crate::secrets::SecretError),
 }
@@ -95,6 +107,7 @@ impl EgressDenial {
             EgressDenial::ResponseTooLarge(_) => codes::EGRESS_RESPONSE_TOO_LARGE,
             EgressDenial::Timeout => codes::EGRESS_TIMEOUT,
             EgressDenial::ConnectFailed => codes::EGRESS_CONNECT_FAILED,
+            EgressDenial::UnsupportedEncoding(_) => codes::EGRESS_UNSUPPORTED_ENCODING,
             EgressDenial::Secret(e) => e.code(),
         }
     }
@@ -117,16 +130,6 @@ pub struct EgressEvent {
     pub secrets: Vec<String>,
 }
 
-/// A secret found (and replaced) in something returned to or produced by
-/// a skill.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Redaction {
-    pub name: String,
-    /// e.g. `response_body`, `response_header`, `output`, `log`.
-    pub location: &'static str,
-    pub count: usize,
-}
-
 /// Egress state of one invocation: its grants, its budget and its events.
 #[derive(Debug)]
 pub struct EgressSession {
@@ -136,8 +139,7 @@ pub struct EgressSession {
     requests: u32,
     deadline: Instant,
     events: Vec<EgressEvent>,
-    secrets: Arc<SecretGrants>,
-    redactions: Vec<Redaction>,
+    redactor: Redactor,
 }
 
 impl EgressSession {
@@ -156,20 +158,25 @@ impl EgressSession {
             requests: 0,
             deadline,
             events: Vec::new(),
-            secrets: Arc::default(),
-            redactions: Vec::new(),
+            redactor: Redactor::default(),
         }
     }
 
     /// Allow the granted secrets to be injected into requests.
     pub fn with_secrets(mut self, secrets: Arc<SecretGrants>) -> Self {
-        self.secrets = secrets;
+        self.redactor = Redactor::new(secrets);
         self
     }
 
-    /// Secrets found and replaced in responses.
+    /// The invocation's redactor: responses here, logs and errors in the
+    /// sandbox, so every redaction of one invocation is counted in one place.
+    pub fn redactor(&mut self) -> &mut Redactor {
+        &mut self.redactor
+    }
+
+    /// Secrets found and replaced so far.
     pub fn take_redactions(&mut self) -> Vec<Redaction> {
-        std::mem::take(&mut self.redactions)
+        self.redactor.take()
     }
 
     /// Requests attempted, allowed or not.
@@ -247,13 +254,24 @@ impl EgressSession {
             client.config.max_request_body_bytes,
         )
         .map_err(hygiene)?;
-        // Secrets go in last, after every other check has passed.
         let target = Destination {
             scheme,
             host: host.clone(),
             port,
         };
-        *injected = self.secrets.inject(
+        // What the guest wrote may not carry a secret anywhere it is not bound.
+        self.redactor.grants().check_outbound(
+            scheme,
+            &target,
+            &request.url,
+            &headers,
+            request.body.as_deref(),
+        )?;
+        // The host, not the skill, chooses the response coding.
+        headers.retain(|(name, _)| !name.eq_ignore_ascii_case("accept-encoding"));
+        headers.push(("accept-encoding".into(), coding::ACCEPT_ENCODING.into()));
+        // Secrets go in last, after every other check has passed.
+        *injected = self.redactor.grants().inject(
             scheme,
             &target,
             &request.url,
@@ -263,36 +281,10 @@ impl EgressSession {
         let mut response = client
             .send(method, url, &headers, request.body, self.deadline)
             .await?;
-        if !injected.is_empty() {
-            self.redact_response(&mut response);
-        }
+        // Every response, not only those to requests that carried a secret:
+        // a bound host may store a value and hand it back later.
+        self.redactor.response(&mut response);
         Ok(response)
-    }
-
-    /// Replace every form of every usable secret in what came back.
-    fn redact_response(&mut self, response: &mut HttpResponse) {
-        for secret in self.secrets.revealed() {
-            let n = redact::redact_bytes(&mut response.body, &secret.name, &secret.value);
-            if n > 0 {
-                self.redactions.push(Redaction {
-                    name: secret.name.clone(),
-                    location: "response_body",
-                    count: n,
-                });
-            }
-            let mut in_headers = 0;
-            for h in &mut response.headers {
-                in_headers += redact::redact_text(&mut h.value, &secret.name, &secret.value);
-                in_headers += redact::redact_text(&mut h.name, &secret.name, &secret.value);
-            }
-            if in_headers > 0 {
-                self.redactions.push(Redaction {
-                    name: secret.name.clone(),
-                    location: "response_header",
-                    count: in_headers,
-                });
-            }
-        }
     }
 
     /// Host first, then scheme, then port: the most specific refusal.

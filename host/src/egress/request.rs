@@ -1,6 +1,8 @@
 //! Request hygiene: what a skill may put in a request's method, headers and
 //! body. Anything that could smuggle a second request, steer a proxy or
-//! override the checked destination is refused.
+//! override the checked destination is refused, and so is anything the HTTP
+//! client itself would reject (control characters other than tab), so such a
+//! request is `egress.bad_header`, never a failed connection.
 
 /// Methods a skill may use.
 pub const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
@@ -66,7 +68,10 @@ pub fn check(
     }
     let mut total = 0u64;
     for (name, value) in headers {
-        if name.is_empty() || !name.bytes().all(is_token_char) {
+        if name.is_empty()
+            || !name.bytes().all(is_token_char)
+            || http::HeaderName::from_bytes(name.as_bytes()).is_err()
+        {
             return Err(Hygiene::Header(format!(
                 "header name {:?} is not a valid token",
                 name.escape_debug().to_string()
@@ -75,6 +80,17 @@ pub fn check(
         if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
             return Err(Hygiene::Header(format!(
                 "header {name} has CR, LF or NUL in its value"
+            )));
+        }
+        // The exact test the client applies when it builds the request, so
+        // nothing refused here can surface later as a connection failure.
+        if http::HeaderValue::from_str(value).is_err() {
+            let bad = value
+                .bytes()
+                .find(|b| b.is_ascii_control() && *b != b'\t')
+                .unwrap_or_default();
+            return Err(Hygiene::Header(format!(
+                "header {name} has a control character (0x{bad:02x}) in its value"
             )));
         }
         let lower = name.to_ascii_lowercase();
@@ -141,6 +157,35 @@ mod tests {
                 ),
                 "{name:?}: {value:?}"
             );
+        }
+    }
+
+    #[test]
+    fn every_control_character_in_a_value_is_refused() {
+        // Every byte the client would reject must be refused here, as a bad
+        // header, before anything is sent; tab is the one allowed control.
+        for b in (0u8..0x20).chain([0x7f]) {
+            let value = format!("a{}b", b as char);
+            let result = check(&h("x-test", &value), 0, 8192, 100);
+            if b == b'\t' {
+                assert!(result.is_ok(), "tab must stay allowed");
+            } else {
+                assert!(
+                    matches!(result, Err(Hygiene::Header(_))),
+                    "byte 0x{b:02x} was accepted"
+                );
+            }
+        }
+        for value in ["\u{1}", "x\u{7f}", "\u{1b}[31m", "trailing\u{1f}"] {
+            assert!(
+                matches!(check(&h("x", value), 0, 8192, 100), Err(Hygiene::Header(_))),
+                "{value:?}"
+            );
+        }
+        // What passes here, the client accepts.
+        for value in ["plain", "with\ttab", "caf\u{e9}", "  spaced  ", ""] {
+            assert!(check(&h("x", value), 0, 8192, 100).is_ok(), "{value:?}");
+            assert!(http::HeaderValue::from_str(value).is_ok());
         }
     }
 

@@ -4,6 +4,7 @@
 //! [`LoadedSkill`].
 
 mod artifact_cache;
+mod imports;
 mod ticker;
 
 use std::hash::{Hash, Hasher};
@@ -26,7 +27,7 @@ use crate::contract::{self, ContractCheck, Skill, SkillPre};
 use crate::digest::ModuleDigest;
 use crate::egress::{Destination, EgressClient};
 use crate::sandbox::{self, Call, EgressGrants, Invocation, Report, SandboxState};
-use crate::secrets::SecretGrants;
+use crate::secrets::{MasterKey, SecretGrants};
 
 /// Why a module could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -135,9 +136,15 @@ impl std::fmt::Debug for SkillEngine {
 }
 
 impl SkillEngine {
-    /// Build an engine from the owner's configuration. With `data_dir`, and
-    /// the cache enabled in `config`, compiled artifacts are cached there.
-    pub fn new(config: &HostConfig, data_dir: Option<&Path>) -> Result<Self, LoadError> {
+    /// Build an engine from the owner's configuration. With `data_dir` and
+    /// the cache enabled in `config`, compiled artifacts are cached there,
+    /// authenticated under a subkey of `key`. Without a key there is no
+    /// cache: every load compiles.
+    pub fn new(
+        config: &HostConfig,
+        data_dir: Option<&Path>,
+        key: Option<&MasterKey>,
+    ) -> Result<Self, LoadError> {
         config
             .validate()
             .map_err(|e| LoadError::Engine(e.to_string()))?;
@@ -155,8 +162,17 @@ impl SkillEngine {
         let ticker =
             EpochTicker::spawn(&engine, Duration::from_millis(config.engine.epoch_tick_ms))
                 .map_err(|e| LoadError::Engine(format!("cannot start epoch ticker: {e}")))?;
-        let cache = match data_dir {
-            Some(dir) if config.engine.artifact_cache => Some(ArtifactCache::new(dir)),
+        let cache = match (data_dir, key) {
+            (Some(dir), Some(key)) if config.engine.artifact_cache => {
+                Some(ArtifactCache::new(dir, key))
+            }
+            (Some(dir), None) if config.engine.artifact_cache => {
+                tracing::info!(
+                    data_dir = %dir.display(),
+                    "no master key, so no artifact cache: its entries are authenticated under a key derived from it; every skill is compiled when loaded"
+                );
+                None
+            }
             _ => None,
         };
         Ok(SkillEngine {
@@ -187,6 +203,9 @@ impl SkillEngine {
     /// Nothing is written to the data dir unless all of that succeeds.
     pub fn load(&self, bytes: &[u8]) -> Result<LoadedSkill, LoadError> {
         check_header(bytes)?;
+        // Before any compiling: an import no host could satisfy is refused
+        // in milliseconds, not after seconds of codegen.
+        imports::unsupported(bytes).map_err(LoadError::ModuleInvalid)?;
         let digest = ModuleDigest::of(bytes);
         let (component, source) = self.component(bytes, &digest)?;
 
@@ -255,11 +274,13 @@ impl SkillEngine {
             match cache.get(&self.cache_key, digest) {
                 Lookup::Hit(artifact) => {
                     // SAFETY: `ArtifactCache::get` returned these bytes only
-                    // after checking them against the SHA-256 recorded when
-                    // this host serialized them for this exact module digest,
-                    // so they are a wasmtime artifact we produced ourselves.
-                    // wasmtime additionally refuses artifacts from an
-                    // incompatible engine.
+                    // after verifying their HMAC-SHA256 tag, under a key
+                    // derived from the master key (which is not in the
+                    // cache), over this engine key and this exact module
+                    // digest: they are a wasmtime artifact a host holding
+                    // that key serialized for this module. wasmtime
+                    // additionally refuses artifacts from an incompatible
+                    // engine.
                     match unsafe { Component::deserialize(&self.engine, &artifact) } {
                         Ok(c) => return Ok((c, ArtifactSource::Cache)),
                         Err(e) => {

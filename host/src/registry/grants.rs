@@ -3,6 +3,7 @@
 
 use super::error::RegistryError;
 use super::model::{LimitSet, Permissions};
+use crate::egress::Destination;
 
 /// The owner's narrowing of a request. `None` fields grant what was asked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -17,12 +18,21 @@ pub struct Narrowing {
 
 /// Compute the grant for `requested` under `narrowing`.
 pub fn grant(requested: &Permissions, narrowing: &Narrowing) -> Result<Permissions, RegistryError> {
+    // A destination may be named as the skill wrote it or as the review
+    // shows it (normalised: punycode, lower case, explicit port); the grant
+    // keeps the skill's spelling.
     let http = subset(
         "HTTP destination",
         &requested.http,
         narrowing.http.as_deref(),
+        |d| Destination::parse(d).map_or_else(|_| d.to_string(), |d| d.to_string()),
     )?;
-    let secrets = subset("secret", &requested.secrets, narrowing.secrets.as_deref())?;
+    let secrets = subset(
+        "secret",
+        &requested.secrets,
+        narrowing.secrets.as_deref(),
+        str::to_string,
+    )?;
     Ok(Permissions {
         http,
         secrets,
@@ -30,30 +40,38 @@ pub fn grant(requested: &Permissions, narrowing: &Narrowing) -> Result<Permissio
             timeout_ms: tighter(requested.limits.timeout_ms, narrowing.limits.timeout_ms),
             memory_bytes: tighter(requested.limits.memory_bytes, narrowing.limits.memory_bytes),
             output_bytes: tighter(requested.limits.output_bytes, narrowing.limits.output_bytes),
+            // Not something a skill requests: the owner's choice alone.
+            clock_resolution_us: narrowing.limits.clock_resolution_us,
         },
     })
 }
 
+/// The requested items that `chosen` names, compared by `key`.
 fn subset(
     what: &str,
     requested: &[String],
     chosen: Option<&[String]>,
+    key: impl Fn(&str) -> String,
 ) -> Result<Vec<String>, RegistryError> {
     let Some(chosen) = chosen else {
         return Ok(requested.to_vec());
     };
     let mut out = Vec::new();
     for item in chosen {
-        if !requested.contains(item) {
+        let Some(item) = requested.iter().find(|r| key(r) == key(item)) else {
             return Err(RegistryError::GrantExceedsRequest(format!(
                 "{what} {item:?} was not requested by the skill (requested: {})",
                 if requested.is_empty() {
                     "none".to_string()
                 } else {
-                    requested.join(", ")
+                    requested
+                        .iter()
+                        .map(|r| key(r))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 }
             )));
-        }
+        };
         if !out.contains(item) {
             out.push(item.clone());
         }
@@ -103,13 +121,48 @@ mod tests {
                 timeout_ms: Some(1_000),
                 memory_bytes: Some(1 << 20),
                 output_bytes: None,
+                clock_resolution_us: Some(50_000),
             },
         };
         let g = grant(&requested(), &n).unwrap();
+        assert_eq!(g.limits.clock_resolution_us, Some(50_000));
         assert_eq!(g.http, vec!["https://api.example.com".to_string()]);
         assert!(g.secrets.is_empty());
         assert_eq!(g.limits.timeout_ms, Some(1_000));
         assert_eq!(g.limits.memory_bytes, Some(1 << 20));
+    }
+
+    #[test]
+    fn destinations_may_be_named_as_the_review_shows_them() {
+        let requested = Permissions {
+            http: vec!["https://\u{430}pi.example.com".into()],
+            ..Permissions::default()
+        };
+        for shown in [
+            "https://xn--pi-6kc.example.com:443",
+            "https://XN--PI-6KC.example.com",
+            "https://\u{430}pi.example.com",
+        ] {
+            let n = Narrowing {
+                http: Some(vec![shown.into()]),
+                ..Narrowing::default()
+            };
+            // Granted in the skill's own spelling.
+            assert_eq!(
+                grant(&requested, &n).unwrap().http,
+                requested.http,
+                "{shown}"
+            );
+        }
+        // The lookalike's real-looking twin is a different host.
+        let n = Narrowing {
+            http: Some(vec!["https://api.example.com".into()]),
+            ..Narrowing::default()
+        };
+        assert!(matches!(
+            grant(&requested, &n),
+            Err(RegistryError::GrantExceedsRequest(_))
+        ));
     }
 
     #[test]

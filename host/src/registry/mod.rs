@@ -15,7 +15,8 @@ use std::path::Path;
 pub use error::RegistryError;
 pub use grants::{Narrowing, grant};
 pub use model::{
-    Decision, Declared, LimitSet, Permissions, SkillRecord, SkillVersion, VersionState, transition,
+    Decision, Declared, LimitSet, Permissions, ReviewedVersion, SkillRecord, SkillVersion,
+    VersionState, transition,
 };
 pub use modules::{ModuleReadError, ModuleStore};
 pub use name::SkillName;

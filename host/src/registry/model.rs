@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::digest::ModuleDigest;
+use crate::egress::destination::{DestinationReview, review};
 
 use super::name::SkillName;
 
@@ -60,6 +61,10 @@ pub struct LimitSet {
     pub timeout_ms: Option<u64>,
     pub memory_bytes: Option<u64>,
     pub output_bytes: Option<u64>,
+    /// Clock resolution for this skill, in microseconds. Only the owner sets
+    /// it, at approval; it can only coarsen the host's setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_resolution_us: Option<u64>,
 }
 
 /// What a skill asks for, from its `metadata` export.
@@ -98,6 +103,45 @@ pub struct SkillVersion {
     pub added_by: String,
     pub decided_at: Option<String>,
     pub decided_by: Option<String>,
+}
+
+impl SkillVersion {
+    /// Each requested destination in the form that is granted and matched,
+    /// with warnings for lookalikes (non-ASCII, mixed scripts).
+    pub fn destination_reviews(&self) -> Vec<DestinationReview> {
+        self.declared
+            .requested
+            .http
+            .iter()
+            .map(|d| review(d))
+            .collect()
+    }
+}
+
+/// A version as an owner reviews it (the HTTP API, `--json`): the record,
+/// plus `destinations` (each requested destination as granted and matched,
+/// with its warnings) and `warnings` (all of them, for a quick check).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReviewedVersion {
+    #[serde(flatten)]
+    pub version: SkillVersion,
+    pub destinations: Vec<DestinationReview>,
+    pub warnings: Vec<String>,
+}
+
+impl From<SkillVersion> for ReviewedVersion {
+    fn from(version: SkillVersion) -> Self {
+        let destinations = version.destination_reviews();
+        let warnings = destinations
+            .iter()
+            .flat_map(|d| d.warnings.iter().cloned())
+            .collect();
+        ReviewedVersion {
+            version,
+            destinations,
+            warnings,
+        }
+    }
 }
 
 /// A skill: its name, whether the owner disabled it, and its versions

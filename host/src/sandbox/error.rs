@@ -31,8 +31,13 @@ pub enum InvokeError {
         kind: String,
         detail: Option<String>,
     },
-    #[error("skill returned an error: {code}: {message}")]
-    SkillError { code: String, message: String },
+    #[error("skill returned an error: {}{message}", code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
+    SkillError {
+        /// The skill's own code, if it obeyed the grammar (see
+        /// `sandbox::skill_code`); never a host code.
+        code: Option<String>,
+        message: String,
+    },
     #[error("output does not match the skill's output schema: {}", errors.join("; "))]
     OutputSchemaInvalid { errors: Vec<String> },
     #[error("host failure: {0}")]
@@ -57,11 +62,16 @@ impl InvokeError {
         }
     }
 
-    /// The skill's own error, with code and message cut to their caps.
+    /// The skill's own error: a code that breaks the skill-code rule is
+    /// dropped, control characters in the message are escaped, and the
+    /// message is cut to its cap. (The sandbox also redacts secrets first.)
     pub fn skill_error(code: &str, message: &str) -> Self {
+        let message = super::skill_code::escape_controls(message);
         InvokeError::SkillError {
-            code: super::logs::truncate(code, MAX_SKILL_CODE_BYTES).to_string(),
-            message: super::logs::truncate(message, MAX_SKILL_MESSAGE_BYTES).to_string(),
+            code: super::skill_code::refusal(code)
+                .is_none()
+                .then(|| code.to_string()),
+            message: super::logs::truncate(&message, MAX_SKILL_MESSAGE_BYTES).to_string(),
         }
     }
 
@@ -70,9 +80,14 @@ impl InvokeError {
         let mut body = serde_json::json!({ "code": self.code(), "message": self.to_string() });
         let extra = match self {
             InvokeError::Trapped { kind, .. } => serde_json::json!({ "trap": kind }),
-            InvokeError::SkillError { code, message } => {
-                serde_json::json!({ "skill_code": code, "skill_message": message })
-            }
+            InvokeError::SkillError {
+                code: Some(code),
+                message,
+            } => serde_json::json!({ "skill_code": code, "skill_message": message }),
+            InvokeError::SkillError {
+                code: None,
+                message,
+            } => serde_json::json!({ "skill_message": message }),
             InvokeError::InputTooLarge { size, limit }
             | InvokeError::OutputTooLarge { size, limit } => {
                 serde_json::json!({ "size": size, "limit": limit })
@@ -138,12 +153,18 @@ mod tests {
     }
 
     #[test]
-    fn skill_errors_are_capped() {
+    fn skill_errors_are_capped_and_lookalikes_dropped() {
         let e = InvokeError::skill_error(&"c".repeat(1000), &"m".repeat(100_000));
         let InvokeError::SkillError { code, message } = e else {
             unreachable!()
         };
-        assert_eq!(code.len(), MAX_SKILL_CODE_BYTES);
+        assert_eq!(code, None, "a code past the cap is dropped, not cut");
         assert_eq!(message.len(), MAX_SKILL_MESSAGE_BYTES);
+        let e = InvokeError::skill_error("limits.timeout\n{\"code\":\"ok\"}", "x");
+        assert_eq!(e.code(), codes::SKILL_ERROR);
+        assert!(e.to_json().get("skill_code").is_none());
+        assert!(!e.to_string().contains("limits."));
+        let e = InvokeError::skill_error("github.rate_limited", "slow down");
+        assert_eq!(e.to_json()["skill_code"], "github.rate_limited");
     }
 }

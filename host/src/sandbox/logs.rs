@@ -24,6 +24,8 @@ pub enum LogSource {
     Stdout,
     /// A line the skill wrote to stderr.
     Stderr,
+    /// The host, about something the skill did (a refused error code).
+    Host,
 }
 
 /// One record.

@@ -7,9 +7,11 @@
 //! size caps. WASI is linked locked down: no files, env, args, sockets or
 //! name lookup; stdout/stderr are captured into a capped buffer.
 
+mod clocks;
 mod error;
 mod limiter;
 pub mod logs;
+pub mod skill_code;
 mod stdio;
 
 use std::time::{Duration, Instant};
@@ -33,6 +35,10 @@ use stdio::{CapturedStdio, Stream};
 
 /// Prefix the SDK's panic hook puts on its log record.
 const PANIC_PREFIX: &str = "panic: ";
+/// Longest panic message kept as a trap's detail.
+const MAX_PANIC_BYTES: usize = 512;
+/// Longest egress refusal message handed to the guest.
+const MAX_EGRESS_MESSAGE_BYTES: usize = 512;
 
 /// What one invocation consumed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -92,12 +98,18 @@ impl contract::skillhost::skill::host::Host for SandboxState {
             contract::LogLevel::Warn => LogLevel::Warn,
             contract::LogLevel::Error => LogLevel::Error,
         };
+        // Redact first, then cut: a secret straddling a cap loses all of
+        // itself, not only its tail.
         if level == LogLevel::Error
             && self.panic_message.is_none()
             && let Some(m) = message.strip_prefix(PANIC_PREFIX)
         {
-            self.panic_message = Some(logs::truncate(m, 512).to_string());
+            self.panic_message = Some(self.egress.redactor().clean(m, MAX_PANIC_BYTES, "error"));
         }
+        let message = self
+            .egress
+            .redactor()
+            .clean(&message, logs::MAX_MESSAGE_BYTES, "log");
         self.logs.push(level, LogSource::Skill, &message);
     }
 
@@ -105,13 +117,23 @@ impl contract::skillhost::skill::host::Host for SandboxState {
         &mut self,
         request: contract::HttpRequest,
     ) -> Result<contract::HttpResponse, contract::HttpError> {
-        self.egress.fetch(request).await.map_err(|denial| {
-            tracing::info!(code = denial.code(), "egress request refused");
-            contract::HttpError {
-                code: denial.code().to_string(),
-                message: denial.to_string(),
+        match self.egress.fetch(request).await {
+            Ok(response) => Ok(response),
+            Err(denial) => {
+                tracing::info!(code = denial.code(), "egress request refused");
+                // A message may quote response bytes (a coding's name): it
+                // is scanned like the response itself.
+                let message = self.egress.redactor().clean(
+                    &denial.to_string(),
+                    MAX_EGRESS_MESSAGE_BYTES,
+                    "response_error",
+                );
+                Err(contract::HttpError {
+                    code: denial.code().to_string(),
+                    message,
+                })
             }
-        })
+        }
     }
 }
 
@@ -163,6 +185,8 @@ fn new_store(
         .allow_tcp(false)
         .allow_udp(false)
         .allow_ip_name_lookup(false)
+        .wall_clock(clocks::CoarseWallClock::new(limits.clock_resolution_us))
+        .monotonic_clock(clocks::CoarseMonotonicClock::new(limits.clock_resolution_us))
         .build();
     let state = SandboxState {
         wasi,
@@ -245,7 +269,8 @@ pub(crate) async fn call<T>(
         Ok(Err(e)) => Err(classify(&e, store.data(), limits, instantiated)),
         Ok(Ok(returned)) => accept(returned),
     };
-    let state = store.into_data();
+    let mut state = store.into_data();
+    let result = result.map_err(|e| clean_error(e, state.egress.redactor(), &mut state.logs));
     let (lines, stdio_bytes_dropped) = stdio.lines();
     let usage = Usage {
         fuel_consumed: limits.fuel.saturating_sub(fuel_left),
@@ -257,6 +282,7 @@ pub(crate) async fn call<T>(
         stdio_bytes_dropped,
     };
     let mut logs = state.logs.into_records();
+    let mut session = state.egress;
     logs.extend(lines.into_iter().map(|(stream, message)| {
         let (level, source) = match stream {
             Stream::Stdout => (LogLevel::Info, LogSource::Stdout),
@@ -265,10 +291,11 @@ pub(crate) async fn call<T>(
         LogRecord {
             level,
             source,
-            message: logs::truncate(&message, logs::MAX_MESSAGE_BYTES).to_string(),
+            message: session
+                .redactor()
+                .clean(&message, logs::MAX_MESSAGE_BYTES, "log"),
         }
     }));
-    let mut session = state.egress;
     let redactions = session.take_redactions();
     let egress = session.into_events();
     Report {
@@ -320,7 +347,7 @@ fn classify(
         },
         None if instantiated => InvokeError::Trapped {
             kind: "host_trap".into(),
-            detail: Some(logs::truncate(&format!("{err:#}"), 512).to_string()),
+            detail: Some(format!("{err:#}")),
         },
         None => InvokeError::Internal(format!("cannot instantiate: {err:#}")),
     }
@@ -346,6 +373,54 @@ fn trap_kind(trap: &Trap) -> String {
     out
 }
 
+/// A skill's own code, if it obeys the skill-code rule and holds no
+/// secret; otherwise `None`, with a host log record saying why.
+fn accept_code(
+    code: &str,
+    redactor: &mut crate::secrets::Redactor,
+    logs: &mut LogBuffer,
+) -> Option<String> {
+    let mut reason = skill_code::refusal(code);
+    if reason.is_none() && redactor.clean(code, MAX_SKILL_CODE_BYTES, "error") != code {
+        reason = Some("it holds a secret".into());
+    }
+    let Some(reason) = reason else {
+        return Some(code.to_string());
+    };
+    tracing::warn!(%reason, "a skill's error code was refused");
+    logs.push(
+        LogLevel::Warn,
+        LogSource::Host,
+        &format!("the skill's error code was dropped ({reason}); it is reported as skill.error"),
+    );
+    None
+}
+
+/// Redact, then cut, everything in an error that the guest chose.
+fn clean_error(
+    error: InvokeError,
+    redactor: &mut crate::secrets::Redactor,
+    logs: &mut LogBuffer,
+) -> InvokeError {
+    match error {
+        InvokeError::SkillError { code, message } => {
+            let message = skill_code::escape_controls(&message);
+            InvokeError::SkillError {
+                code: code.and_then(|c| accept_code(&c, redactor, logs)),
+                message: redactor.clean(&message, MAX_SKILL_MESSAGE_BYTES, "error"),
+            }
+        }
+        InvokeError::Trapped {
+            kind,
+            detail: Some(d),
+        } => InvokeError::Trapped {
+            kind,
+            detail: Some(redactor.clean(&d, MAX_PANIC_BYTES, "error")),
+        },
+        other => other,
+    }
+}
+
 /// Accept what `invoke` returned: the skill's error, or an output within the
 /// size cap that is valid JSON.
 pub(crate) fn accept_invoke(
@@ -360,14 +435,19 @@ pub(crate) fn accept_invoke(
                     limit: limits.output_bytes,
                 });
             }
-            serde_json::from_str::<serde::de::IgnoredAny>(&output).map_err(|e| {
+            // Parsed into a value, not skipped over: a number out of range
+            // or nesting past the parser's limit is invalid here too.
+            serde_json::from_str::<serde_json::Value>(&output).map_err(|e| {
                 InvokeError::OutputNotJson {
                     detail: e.to_string(),
                 }
             })?;
             Ok(output)
         }
-        Returned::Invoke(Err(e)) => Err(InvokeError::skill_error(&e.code, &e.message)),
+        Returned::Invoke(Err(e)) => Err(InvokeError::SkillError {
+            code: Some(e.code),
+            message: e.message,
+        }),
         Returned::Metadata(_) => Err(InvokeError::Internal("metadata returned for invoke".into())),
     }
 }

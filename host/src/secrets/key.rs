@@ -118,6 +118,17 @@ impl MasterKey {
         )
     }
 
+    /// A key for one purpose, derived as HMAC-SHA256(master key, `purpose`),
+    /// so a key used elsewhere (e.g. to authenticate the artifact cache)
+    /// never is the key that encrypts the secrets. Wiped when dropped.
+    pub fn subkey(&self, purpose: &[u8]) -> Zeroizing<[u8; 32]> {
+        use hmac::{Hmac, Mac as _};
+        let mut mac = <Hmac<Sha256> as hmac::Mac>::new_from_slice(&*self.bytes)
+            .expect("HMAC takes a key of any length");
+        mac.update(purpose);
+        Zeroizing::new(mac.finalize().into_bytes().into())
+    }
+
     pub(crate) fn bytes(&self) -> &[u8; 32] {
         &self.bytes
     }
@@ -146,6 +157,18 @@ mod tests {
         }
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
         assert!(MasterKey::from_file(&path).is_ok());
+    }
+
+    #[test]
+    fn subkeys_differ_by_purpose_and_key_and_are_not_the_key() {
+        let key =
+            MasterKey::from_base64(&base64::engine::general_purpose::STANDARD.encode([7u8; 32]))
+                .unwrap();
+        let a = key.subkey(b"purpose a");
+        assert_eq!(*a, *key.subkey(b"purpose a"), "deterministic");
+        assert_ne!(*a, *key.subkey(b"purpose b"));
+        assert_ne!(*a, *MasterKey::generate().subkey(b"purpose a"));
+        assert_ne!(&*a, key.bytes());
     }
 
     #[test]

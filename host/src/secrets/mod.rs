@@ -19,6 +19,8 @@ use zeroize::Zeroizing;
 
 pub use key::MasterKey;
 pub use placeholder::{placeholder, valid_name};
+pub use redact::{Redaction, Redactor};
+pub use skillhost_policy::scan::Scanner;
 
 use crate::codes::{self, Code};
 use crate::egress::{Destination, Scheme};
@@ -39,7 +41,9 @@ pub enum SecretError {
         stored: String,
         current: String,
     },
-    #[error("secret {0} failed authentication (tampered, or moved from another row)")]
+    #[error(
+        "secret {0} failed authentication: tampered with, moved from another row, rebound to other destinations, or written before its destinations were authenticated (then set it again or run `skillhost secret rotate-key`)"
+    )]
     Decrypt(String),
     #[error("secret {0} is not granted to this skill")]
     NotGranted(String),
@@ -53,6 +57,10 @@ pub enum SecretError {
     PlaceholderInBody,
     #[error("{0}")]
     Invalid(String),
+    #[error(
+        "the request carries secret {0} (in some encoding) to a destination it is not bound to; nothing was sent"
+    )]
+    Exfiltration(String),
     #[error(transparent)]
     Registry(#[from] RegistryError),
 }
@@ -70,6 +78,7 @@ impl SecretError {
             SecretError::BadPlaceholder(_) => codes::SECRET_BAD_PLACEHOLDER,
             SecretError::PlaceholderInBody => codes::SECRET_PLACEHOLDER_IN_BODY,
             SecretError::Invalid(_) => codes::SECRET_INVALID,
+            SecretError::Exfiltration(_) => codes::SECRET_EXFILTRATION,
             SecretError::Registry(e) => e.code(),
         }
     }
@@ -83,6 +92,15 @@ pub struct Revealed {
     pub name: String,
     pub value: Zeroizing<String>,
     pub hosts: Vec<Destination>,
+}
+
+impl Revealed {
+    /// Whether this secret may be sent to `destination` (over https).
+    pub fn is_bound_to(&self, destination: &Destination) -> bool {
+        self.hosts.iter().any(|h| {
+            h.host == destination.host && h.port == destination.port && h.scheme == Scheme::Https
+        })
+    }
 }
 
 impl std::fmt::Debug for Revealed {
@@ -101,9 +119,68 @@ pub struct SecretGrants {
     pub granted: BTreeSet<String>,
     /// Granted names whose value is set and decrypted, or why not.
     pub values: Vec<Result<Revealed, SecretError>>,
+    /// Finds every revealed value, in order of [`revealed`](Self::revealed).
+    scanner: Option<Scanner>,
 }
 
 impl SecretGrants {
+    /// Grants over `values`, with the scanner built for the revealed ones.
+    pub fn new(granted: BTreeSet<String>, values: Vec<Result<Revealed, SecretError>>) -> Self {
+        let mut grants = SecretGrants {
+            granted,
+            values,
+            scanner: None,
+        };
+        grants.scanner = Scanner::new(
+            grants
+                .revealed()
+                .map(|r| (r.name.as_str(), r.value.as_bytes())),
+        );
+        grants
+    }
+
+    /// The scanner for every revealed value; `None` when the skill holds no
+    /// usable secret (then nothing needs scanning).
+    pub fn scanner(&self) -> Option<&Scanner> {
+        self.scanner.as_ref()
+    }
+
+    /// Refuse (`secret.exfiltration`) a request that carries a granted
+    /// secret, in any scanned form, in its URL, headers or body, to a
+    /// destination that secret is not bound to. Runs on what the guest
+    /// wrote, before placeholders are substituted.
+    pub fn check_outbound(
+        &self,
+        scheme: Scheme,
+        destination: &Destination,
+        url: &str,
+        headers: &[(String, String)],
+        body: Option<&[u8]>,
+    ) -> Result<(), SecretError> {
+        let Some(scanner) = &self.scanner else {
+            return Ok(());
+        };
+        let mut outgoing = url.as_bytes().to_vec();
+        for (name, value) in headers {
+            outgoing.push(0);
+            outgoing.extend_from_slice(name.as_bytes());
+            outgoing.push(0);
+            outgoing.extend_from_slice(value.as_bytes());
+        }
+        if let Some(body) = body {
+            outgoing.push(0);
+            outgoing.extend_from_slice(body);
+        }
+        let revealed: Vec<&Revealed> = self.revealed().collect();
+        for index in scanner.found_in(&outgoing) {
+            let secret = revealed[index];
+            if !(scheme == Scheme::Https && secret.is_bound_to(destination)) {
+                return Err(SecretError::Exfiltration(secret.name.clone()));
+            }
+        }
+        Ok(())
+    }
+
     fn find(&self, name: &str) -> Result<&Revealed, SecretError> {
         if !self.granted.contains(name) {
             return Err(SecretError::NotGranted(name.to_string()));
@@ -162,12 +239,7 @@ impl SecretGrants {
         }
         for name in &names {
             let secret = self.find(name)?;
-            let bound = secret.hosts.iter().any(|h| {
-                h.host == destination.host
-                    && h.port == destination.port
-                    && h.scheme == Scheme::Https
-            });
-            if scheme != Scheme::Https || !bound {
+            if scheme != Scheme::Https || !secret.is_bound_to(destination) {
                 return Err(SecretError::DestinationNotAllowed(name.clone()));
             }
         }
@@ -213,7 +285,18 @@ fn now() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
-fn decrypt(key: &MasterKey, row: &SecretRow) -> Result<Zeroizing<String>, SecretError> {
+/// How a row's ciphertext opened.
+enum Opened {
+    /// Under the v2 binding: the row and its destinations are authenticated.
+    Bound(Zeroizing<String>),
+    /// Only under the v1 binding, which left the destinations unauthenticated.
+    Legacy(Zeroizing<String>),
+}
+
+/// Why a legacy row is never used.
+const LEGACY: &str = "written before its destinations were authenticated; set it again, or run `skillhost secret rotate-key` to re-seal it";
+
+fn open_row(key: &MasterKey, row: &SecretRow) -> Result<Opened, SecretError> {
     if row.key_id != key.id() {
         return Err(SecretError::WrongKey {
             name: row.name.clone(),
@@ -221,16 +304,36 @@ fn decrypt(key: &MasterKey, row: &SecretRow) -> Result<Zeroizing<String>, Secret
             current: key.id(),
         });
     }
-    let plain = crypto::open(
-        key,
-        &row.nonce,
-        &row.ciphertext,
-        &crypto::aad(&row.skill, &row.name, row.version),
-    )
-    .ok_or_else(|| SecretError::Decrypt(row.name.clone()))?;
-    String::from_utf8(plain.to_vec())
+    let under = |aad: &[u8]| crypto::open(key, &row.nonce, &row.ciphertext, aad);
+    let bound = crypto::aad(&row.skill, &row.name, row.version, &row.hosts);
+    let (plain, legacy) = match under(&bound) {
+        Some(plain) => (plain, false),
+        None => (
+            under(&crypto::aad_v1(&row.skill, &row.name, row.version))
+                .ok_or_else(|| SecretError::Decrypt(row.name.clone()))?,
+            true,
+        ),
+    };
+    let value = String::from_utf8(plain.to_vec())
         .map(Zeroizing::new)
-        .map_err(|_| SecretError::Decrypt(row.name.clone()))
+        .map_err(|_| SecretError::Decrypt(row.name.clone()))?;
+    Ok(if legacy {
+        Opened::Legacy(value)
+    } else {
+        Opened::Bound(value)
+    })
+}
+
+/// The value of a row whose bindings are authenticated. A legacy row is
+/// refused: its destinations could have been rewritten without the key.
+fn decrypt(key: &MasterKey, row: &SecretRow) -> Result<Zeroizing<String>, SecretError> {
+    match open_row(key, row)? {
+        Opened::Bound(value) => Ok(value),
+        Opened::Legacy(_) => {
+            tracing::warn!(skill = %row.skill, secret = %row.name, "secret refused: {LEGACY}");
+            Err(SecretError::Decrypt(row.name.clone()))
+        }
+    }
 }
 
 impl<'a> Vault<'a> {
@@ -283,7 +386,7 @@ impl<'a> Vault<'a> {
                 let (nonce, ciphertext) = crypto::seal(
                     self.key,
                     value.as_bytes(),
-                    &crypto::aad(skill.as_str(), name, version),
+                    &crypto::aad(skill.as_str(), name, version, &normalised),
                 );
                 Ok(SecretRow {
                     skill: skill.to_string(),
@@ -307,8 +410,11 @@ impl<'a> Vault<'a> {
             .secrets(skill)?
             .into_iter()
             .map(|row| {
-                let mask = match decrypt(self.key, &row) {
-                    Ok(v) => {
+                let mask = match open_row(self.key, &row) {
+                    Ok(Opened::Legacy(_)) => {
+                        format!("(unreadable: {}: {LEGACY})", codes::SECRET_DECRYPT_FAILED)
+                    }
+                    Ok(Opened::Bound(v)) => {
                         let tail: String = v
                             .chars()
                             .rev()
@@ -339,20 +445,26 @@ impl<'a> Vault<'a> {
         Ok(self.store.delete_secret(skill.as_str(), name)?)
     }
 
-    /// Re-encrypt every secret under `new_key` in one transaction. Any row
-    /// that does not decrypt under the current key aborts it all.
+    /// Re-encrypt every secret under `new_key` in one transaction, bound to
+    /// its row and destinations. Any row that does not decrypt under the
+    /// current key aborts it all. A legacy row (sealed before destinations
+    /// were authenticated) is re-sealed with the destinations it has now:
+    /// the owner runs this, and `secret list` shows them beforehand.
     pub fn rotate(&self, new_key: &MasterKey) -> Result<usize, SecretError> {
         let mut failure = None;
         let result = self.store.reencrypt_all(&mut |row| {
-            let value = decrypt(self.key, row).map_err(|e| {
-                let m = e.to_string();
-                failure = Some(e);
-                RegistryError::Storage(m)
-            })?;
+            let value = match open_row(self.key, row) {
+                Ok(Opened::Bound(value) | Opened::Legacy(value)) => value,
+                Err(e) => {
+                    let m = e.to_string();
+                    failure = Some(e);
+                    return Err(RegistryError::Storage(m));
+                }
+            };
             let (nonce, ciphertext) = crypto::seal(
                 new_key,
                 value.as_bytes(),
-                &crypto::aad(&row.skill, &row.name, row.version),
+                &crypto::aad(&row.skill, &row.name, row.version, &row.hosts),
             );
             Ok(SecretRow {
                 key_id: new_key.id(),
@@ -382,10 +494,7 @@ pub fn reveal(
     skill: &str,
     granted: &[String],
 ) -> SecretGrants {
-    let mut out = SecretGrants {
-        granted: granted.iter().cloned().collect(),
-        values: Vec::new(),
-    };
+    let mut values = Vec::new();
     for name in granted {
         let value = match store.secret(skill, name) {
             Ok(None) => Err(SecretError::NotSet(name.clone())),
@@ -406,9 +515,9 @@ pub fn reveal(
                 }),
             },
         };
-        out.values.push(value);
+        values.push(value);
     }
-    out
+    SecretGrants::new(granted.iter().cloned().collect(), values)
 }
 
 #[cfg(test)]
@@ -416,14 +525,14 @@ mod tests {
     use super::*;
 
     fn grants(bound: &str) -> SecretGrants {
-        SecretGrants {
-            granted: ["TOKEN".to_string()].into_iter().collect(),
-            values: vec![Ok(Revealed {
+        SecretGrants::new(
+            ["TOKEN".to_string()].into_iter().collect(),
+            vec![Ok(Revealed {
                 name: "TOKEN".into(),
                 value: Zeroizing::new("value-1234567".into()),
                 hosts: vec![Destination::parse(bound).unwrap()],
             })],
-        }
+        )
     }
 
     fn inject(
@@ -467,6 +576,29 @@ mod tests {
             e("http://api.example.com"),
             codes::SECRET_DESTINATION_NOT_ALLOWED
         );
+    }
+
+    #[test]
+    fn a_secret_in_any_form_to_an_unbound_destination_is_refused() {
+        let g = grants("https://api.example.com");
+        let check = |dest: &str, url: &str, header: &str, body: &[u8]| {
+            let d = Destination::parse(dest).unwrap();
+            let headers = vec![("x-data".to_string(), header.to_string())];
+            g.check_outbound(d.scheme, &d, url, &headers, Some(body))
+                .map_err(|e| e.code())
+        };
+        let evil = "https://evil.example";
+        let refused = Err(codes::SECRET_EXFILTRATION);
+        assert_eq!(check(evil, "https://evil.example/?t=value-1234567", "", b""), refused);
+        assert_eq!(check(evil, "https://evil.example/", "VALUE-1234567", b""), refused);
+        assert_eq!(check(evil, "https://evil.example/", "dmFsdWUtMTIzNDU2Nw", b""), refused);
+        assert_eq!(check(evil, "https://evil.example/", "", b"76616c75652d31323334353637"), refused);
+        assert_eq!(check(evil, "https://evil.example/%76%61%6c%75%65-1234567", "", b""), refused);
+        // Bound, over https: the value may go there.
+        let api = "https://api.example.com";
+        assert_eq!(check(api, "https://api.example.com/", "value-1234567", b""), Ok(()));
+        // Nothing that resembles it: allowed anywhere.
+        assert_eq!(check(evil, "https://evil.example/", "hello", b"{}"), Ok(()));
     }
 
     #[test]

@@ -151,13 +151,22 @@ impl SkillHost {
                 ready.secrets.clone(),
             )
             .await;
-        // Scan what the skill produced for every secret it was granted.
+        // The sandbox redacted logs and errors as they were made; the output
+        // is scanned as the caller will read it.
         let mut redactions = std::mem::take(&mut invocation.redactions);
-        redactions.extend(scrub(&mut invocation, &ready.secrets));
-        if let Ok(output) = &invocation.result {
-            let value: Value = serde_json::from_str(output).unwrap_or(Value::Null);
-            if let Err(errors) = ready.schemas.check_output(&value) {
-                invocation.result = Err(InvokeError::OutputSchemaInvalid { errors });
+        if let Ok(output) = &mut invocation.result {
+            let mut redactor = Redactor::new(ready.secrets.clone());
+            let checked = redactor
+                .output(output)
+                .and_then(|()| serde_json::from_str::<Value>(output).map_err(|e| e.to_string()));
+            redactions.extend(redactor.take());
+            match checked {
+                Err(detail) => invocation.result = Err(InvokeError::OutputNotJson { detail }),
+                Ok(value) => {
+                    if let Err(errors) = ready.schemas.check_output(&value) {
+                        invocation.result = Err(InvokeError::OutputSchemaInvalid { errors });
+                    }
+                }
             }
         }
         for event in &invocation.egress {
@@ -328,45 +337,6 @@ impl SkillHost {
 
 fn outcome_of_run(code: Code) -> &'static str {
     if code == codes::OK { "ok" } else { "failed" }
-}
-
-/// Redact every granted secret from the output, the error and the logs.
-fn scrub(invocation: &mut Invocation, secrets: &SecretGrants) -> Vec<Redaction> {
-    let mut found = Vec::new();
-    for secret in secrets.revealed() {
-        let mut note = |location: &'static str, count: usize| {
-            if count > 0 {
-                found.push(Redaction {
-                    name: secret.name.clone(),
-                    location,
-                    count,
-                });
-            }
-        };
-        match &mut invocation.result {
-            Ok(output) => note(
-                "output",
-                redact::redact_text(output, &secret.name, &secret.value),
-            ),
-            Err(InvokeError::SkillError { code, message }) => {
-                let n = redact::redact_text(code, &secret.name, &secret.value)
-                    + redact::redact_text(message, &secret.name, &secret.value);
-                note("error", n);
-            }
-            Err(InvokeError::Trapped {
-                detail: Some(d), ..
-            }) => {
-                note("error", redact::redact_text(d, &secret.name, &secret.value));
-            }
-            Err(_) => {}
-        }
-        let mut in_logs = 0;
-        for log in &mut invocation.logs {
-            in_logs += redact::redact_text(&mut log.message, &secret.name, &secret.value);
-        }
-        note("log", in_logs);
-    }
-    found
 }
 
 /// Everything the checks established, held for the run.

@@ -19,7 +19,7 @@ use crate::config::{HostConfig, Limits};
 use crate::contract;
 use crate::digest::ModuleDigest;
 use crate::egress::Destination;
-use crate::egress::Redaction;
+
 use crate::engine::{LoadError, LoadedSkill, SkillEngine};
 use crate::registry::{
     Actor, Declared, Inserted, LimitSet, Narrowing, Permissions, Registry, RegistryError,
@@ -34,7 +34,7 @@ mod owner;
 
 pub use changes::{POLL, SkillInfo};
 
-use crate::secrets::{MasterKey, SecretError, SecretGrants, SecretSummary, Vault, redact};
+use crate::secrets::{MasterKey, Redactor, SecretError, SecretGrants, SecretSummary, Vault};
 pub use owner::declared_from;
 
 /// Why a host operation was refused before or instead of running a skill.
@@ -58,6 +58,10 @@ pub enum HostError {
     /// The input was refused before the sandbox started.
     #[error("{0}")]
     Input(InvokeError),
+    /// The input is over the cap by an unknown amount: it was read no
+    /// further (a pipe or a device, e.g. the CLI's stdin).
+    #[error("input is more than {limit} bytes; the limit is {limit}")]
+    InputOverCap { limit: u64 },
     /// The configuration is invalid.
     #[error("invalid config: {0}")]
     Config(String),
@@ -77,6 +81,7 @@ impl HostError {
             HostError::Secret(e) => e.code(),
             HostError::Auth(e) => e.code(),
             HostError::Input(e) => e.code(),
+            HostError::InputOverCap { .. } => codes::INPUT_TOO_LARGE,
             HostError::Config(_) => codes::HOST_CONFIG,
             HostError::Internal(_) => codes::HOST_INTERNAL,
         }
@@ -87,6 +92,9 @@ impl HostError {
             HostError::Load(e) => e.to_json(),
             HostError::Check(e) => e.to_json(),
             HostError::Input(e) => e.to_json(),
+            HostError::InputOverCap { limit } => {
+                json!({ "code": self.code(), "message": self.to_string(), "limit": limit })
+            }
             HostError::Metadata(e) => {
                 let mut v = e.to_json();
                 v["message"] = self.to_string().into();
@@ -117,6 +125,10 @@ pub fn effective_limits(host: &Limits, granted: &LimitSet) -> Limits {
         timeout_ms: lower(host.timeout_ms, granted.timeout_ms),
         memory_bytes: lower(host.memory_bytes, granted.memory_bytes),
         output_bytes: lower(host.output_bytes, granted.output_bytes),
+        // Coarser only: a grant never sharpens the clocks past the host's.
+        clock_resolution_us: granted
+            .clock_resolution_us
+            .map_or(host.clock_resolution_us, |g| host.clock_resolution_us.max(g)),
         ..host.clone()
     }
 }
@@ -180,7 +192,7 @@ impl SkillHost {
         };
         let host = SkillHost {
             config: config.clone(),
-            engine: SkillEngine::new(config, Some(data_dir))?,
+            engine: SkillEngine::new(config, Some(data_dir), key.as_ref())?,
             registry,
             checker: Checker::new(config),
             audit,
@@ -195,11 +207,23 @@ impl SkillHost {
     }
 
     /// A host whose registry and audit log live only in memory (the dev
-    /// loop). `cache_dir`, if given, holds the compiled-artifact cache.
+    /// loop). `cache_dir`, if given, holds the compiled-artifact cache,
+    /// which is used only if the master key (`SKILLHOST_MASTER_KEY` or
+    /// `<cache_dir>/master.key`) is there to authenticate it. The host has
+    /// no secrets either way.
     pub fn ephemeral(config: &HostConfig, cache_dir: Option<&Path>) -> Result<Self, HostError> {
+        let cache_key = cache_dir.and_then(|dir| {
+            MasterKey::load(&dir.join(crate::secrets::key::FILE))
+                .inspect_err(|e| {
+                    if !matches!(e, SecretError::NoKey(_)) {
+                        tracing::warn!(error = %e, "no artifact cache");
+                    }
+                })
+                .ok()
+        });
         let host = SkillHost {
             config: config.clone(),
-            engine: SkillEngine::new(config, cache_dir)?,
+            engine: SkillEngine::new(config, cache_dir, cache_key.as_ref())?,
             registry: Registry::ephemeral()?,
             checker: Checker::new(config),
             audit: AuditSink::in_memory(),
@@ -304,8 +328,10 @@ mod tests {
             timeout_ms: Some(1_000),
             memory_bytes: Some(u64::MAX),
             output_bytes: None,
+            clock_resolution_us: Some(1),
         };
         let l = effective_limits(&host, &granted);
+        assert_eq!(l.clock_resolution_us, host.clock_resolution_us, "never sharper");
         assert_eq!(l.timeout_ms, 1_000);
         assert_eq!(l.memory_bytes, host.memory_bytes);
         assert_eq!(l.output_bytes, host.output_bytes);

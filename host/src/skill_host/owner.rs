@@ -224,6 +224,7 @@ pub fn declared_from(meta: contract::Metadata) -> Result<(SkillName, Declared), 
             timeout_ms: p.limits.timeout_ms,
             memory_bytes: p.limits.memory_bytes,
             output_bytes: p.limits.output_bytes,
+            clock_resolution_us: None,
         },
     };
     Ok((

@@ -1,0 +1,16 @@
+//! The parts of skillhost's policy that are pure functions over bytes, kept
+//! in their own small crate so they can be read in one sitting and fuzzed
+//! without building the runtime:
+//!
+//! - [`scan`]: finding a granted secret in anything that crosses the
+//!   sandbox boundary, in every reflected form;
+//! - [`canon`]: a skill's output as the caller will read it;
+//! - [`placeholder`]: the `{{secret:NAME}}` grammar.
+//!
+//! Nothing here does I/O or holds state between calls.
+
+#![forbid(unsafe_code)]
+
+pub mod canon;
+pub mod placeholder;
+pub mod scan;
