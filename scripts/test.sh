@@ -15,8 +15,13 @@ target/mcp-venv/bin/pip install --quiet --disable-pip-version-check -r tests/mcp
 cargo build --release --target wasm32-wasip2 --manifest-path skills-examples/Cargo.toml
 cargo fmt --all --check
 cargo fmt --all --check --manifest-path skills-examples/Cargo.toml
+cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace --all-targets
 cargo test --workspace --doc
+
+# Fuzzing: every target of the policy crate for 30 s (the README records
+# the longer runs). Nightly and cargo-fuzz are set up here if missing.
+./scripts/fuzz.sh 30
 
 # The secrets tests keep their data dirs and captured CLI output under
 # target/test-artifacts. None of it may hold the test token (TEST_TOKEN in

@@ -255,9 +255,15 @@ fn audit_verify_and_query_from_the_cli() {
         .collect();
     assert_eq!(
         kinds,
-        ["skill.add", "skill.approve", "invoke.start", "invoke"]
+        [
+            "skill.add",
+            "skill.approve.start",
+            "skill.approve",
+            "invoke.start",
+            "invoke"
+        ]
     );
-    let last = &q[3];
+    let last = &q[4];
     assert!(
         last["fuel"].as_u64().unwrap() > 0 && last["input_sha256"].as_str().unwrap().len() == 64,
         "{last}"

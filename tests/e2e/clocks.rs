@@ -19,7 +19,11 @@ async fn probe(host_resolution_us: u64, narrowing: Narrowing) -> Value {
         ..HostConfig::default()
     };
     let host = SkillHost::open(&config, dir.path()).await.unwrap();
-    let Added::Pending(v) = host.add(&skill_bytes("clock_probe"), "owner").await.unwrap() else {
+    let Added::Pending(v) = host
+        .add(&skill_bytes("clock_probe"), "owner")
+        .await
+        .unwrap()
+    else {
         panic!("expected a pending version")
     };
     host.approve("clock-probe", &v.digest, &narrowing, "owner")
@@ -32,11 +36,18 @@ async fn probe(host_resolution_us: u64, narrowing: Narrowing) -> Value {
 fn assert_steps_are_multiples(out: &Value, resolution_ns: u64) {
     for key in ["min_monotonic_step_ns", "min_wall_step_ns"] {
         if let Some(step) = out[key].as_u64() {
-            assert!(step >= resolution_ns, "{key} {step} < {resolution_ns}: {out}");
+            assert!(
+                step >= resolution_ns,
+                "{key} {step} < {resolution_ns}: {out}"
+            );
             assert_eq!(step % resolution_ns, 0, "{key}: {out}");
         }
     }
-    assert_eq!(out["wall_subsec_ns"].as_u64().unwrap() % resolution_ns.min(1_000_000_000), 0, "{out}");
+    assert_eq!(
+        out["wall_subsec_ns"].as_u64().unwrap() % resolution_ns.min(1_000_000_000),
+        0,
+        "{out}"
+    );
 }
 
 #[tokio::test]

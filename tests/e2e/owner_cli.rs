@@ -118,8 +118,10 @@ fn add_review_approve_invoke() {
     assert_eq!(
         kinds,
         [
+            "skill.add.start:ok:cli-owner",
             "skill.add:ok:cli-owner",
             "invoke:skill.pending:cli-owner",
+            "skill.approve.start:ok:cli-owner",
             "skill.approve:ok:cli-owner",
             "invoke.start:ok:cli-owner",
             "invoke:ok:cli-owner"

@@ -1454,7 +1454,9 @@ async fn r5_stdout_and_stderr_lines_are_redacted_before_the_cap() {
 
 fn skill_error(inv: &Invocation) -> (String, String) {
     match &inv.result {
-        Err(InvokeError::SkillError { code, message }) => (code.clone().unwrap_or_default(), message.clone()),
+        Err(InvokeError::SkillError { code, message }) => {
+            (code.clone().unwrap_or_default(), message.clone())
+        }
         other => panic!("expected a skill error, got {other:?}"),
     }
 }

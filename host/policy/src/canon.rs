@@ -40,8 +40,7 @@ pub fn canonical_json(scanner: &Scanner, output: &str) -> Result<(String, Vec<Fo
     let mut text = serde_json::to_string(&value).expect("a Value always serialises");
     let again = scanner.redact_text(&mut text);
     if !again.is_empty() {
-        serde_json::from_str::<Value>(&text)
-            .map_err(|_| CanonError::RedactionBrokeSyntax)?;
+        serde_json::from_str::<Value>(&text).map_err(|_| CanonError::RedactionBrokeSyntax)?;
         found.extend(again);
     }
     Ok((text, merge(found)))

@@ -5,12 +5,16 @@
 //! - [`scan`]: finding a granted secret in anything that crosses the
 //!   sandbox boundary, in every reflected form;
 //! - [`canon`]: a skill's output as the caller will read it;
-//! - [`placeholder`]: the `{{secret:NAME}}` grammar.
+//! - [`placeholder`]: the `{{secret:NAME}}` grammar;
+//! - [`destination`]: the `scheme://host[:port]` grammar of grants;
+//! - [`request`]: what a skill may put in a request's method and headers.
 //!
 //! Nothing here does I/O or holds state between calls.
 
 #![forbid(unsafe_code)]
 
 pub mod canon;
+pub mod destination;
 pub mod placeholder;
+pub mod request;
 pub mod scan;

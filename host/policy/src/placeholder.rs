@@ -2,7 +2,6 @@
 //! replaced. Only header values may hold them; anything malformed is
 //! refused rather than guessed at.
 
-
 const OPEN: &str = "{{secret:";
 const CLOSE: &str = "}}";
 
@@ -32,9 +31,9 @@ pub fn names_in(text: &str) -> Result<Vec<String>, BadPlaceholder> {
     let mut rest = text;
     while let Some(start) = rest.find(OPEN) {
         let after = &rest[start + OPEN.len()..];
-        let end = after.find(CLOSE).ok_or_else(|| {
-            BadPlaceholder("an unterminated {{secret:...}} placeholder".into())
-        })?;
+        let end = after
+            .find(CLOSE)
+            .ok_or_else(|| BadPlaceholder("an unterminated {{secret:...}} placeholder".into()))?;
         let name = &after[..end];
         if !valid_name(name) {
             return Err(BadPlaceholder(format!(

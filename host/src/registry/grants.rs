@@ -6,7 +6,7 @@ use super::model::{LimitSet, Permissions};
 use crate::egress::Destination;
 
 /// The owner's narrowing of a request. `None` fields grant what was asked.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Narrowing {
     /// Grant only these HTTP destinations (each must have been requested).
     pub http: Option<Vec<String>>,

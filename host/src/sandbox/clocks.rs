@@ -63,7 +63,10 @@ impl HostMonotonicClock for CoarseMonotonicClock {
     }
 
     fn now(&self) -> u64 {
-        let ns = floor(self.start.elapsed().as_nanos(), u128::from(self.resolution_ns));
+        let ns = floor(
+            self.start.elapsed().as_nanos(),
+            u128::from(self.resolution_ns),
+        );
         u64::try_from(ns).unwrap_or(u64::MAX)
     }
 }

@@ -186,7 +186,9 @@ fn new_store(
         .allow_udp(false)
         .allow_ip_name_lookup(false)
         .wall_clock(clocks::CoarseWallClock::new(limits.clock_resolution_us))
-        .monotonic_clock(clocks::CoarseMonotonicClock::new(limits.clock_resolution_us))
+        .monotonic_clock(clocks::CoarseMonotonicClock::new(
+            limits.clock_resolution_us,
+        ))
         .build();
     let state = SandboxState {
         wasi,

@@ -75,7 +75,13 @@ mod tests {
 
     #[test]
     fn plain_skill_codes_pass() {
-        for ok in ["top_too_large", "invalid_input", "github.rate_limited", "fetch.egress_timeout", "a1.b_2"] {
+        for ok in [
+            "top_too_large",
+            "invalid_input",
+            "github.rate_limited",
+            "fetch.egress_timeout",
+            "a1.b_2",
+        ] {
             assert_eq!(refusal(ok), None, "{ok}");
         }
     }
@@ -115,7 +121,10 @@ mod tests {
             let ns = code.split('.').next().unwrap();
             assert!(is_reserved(ns), "{ns}");
         }
-        for ns in ["limits", "egress", "secret", "skill", "auth", "rate", "audit", "registry", "input", "output", "host"] {
+        for ns in [
+            "limits", "egress", "secret", "skill", "auth", "rate", "audit", "registry", "input",
+            "output", "host",
+        ] {
             assert!(is_reserved(ns), "{ns}");
         }
         assert!(!is_reserved("github"));
@@ -123,7 +132,10 @@ mod tests {
 
     #[test]
     fn control_characters_are_escaped_visibly() {
-        assert_eq!(escape_controls("a\nb\u{1b}[31mc\td"), "a\\u{a}b\\u{1b}[31mc\td");
+        assert_eq!(
+            escape_controls("a\nb\u{1b}[31mc\td"),
+            "a\\u{a}b\\u{1b}[31mc\td"
+        );
         assert_eq!(escape_controls("plain"), "plain");
     }
 }

@@ -589,14 +589,42 @@ mod tests {
         };
         let evil = "https://evil.example";
         let refused = Err(codes::SECRET_EXFILTRATION);
-        assert_eq!(check(evil, "https://evil.example/?t=value-1234567", "", b""), refused);
-        assert_eq!(check(evil, "https://evil.example/", "VALUE-1234567", b""), refused);
-        assert_eq!(check(evil, "https://evil.example/", "dmFsdWUtMTIzNDU2Nw", b""), refused);
-        assert_eq!(check(evil, "https://evil.example/", "", b"76616c75652d31323334353637"), refused);
-        assert_eq!(check(evil, "https://evil.example/%76%61%6c%75%65-1234567", "", b""), refused);
+        assert_eq!(
+            check(evil, "https://evil.example/?t=value-1234567", "", b""),
+            refused
+        );
+        assert_eq!(
+            check(evil, "https://evil.example/", "VALUE-1234567", b""),
+            refused
+        );
+        assert_eq!(
+            check(evil, "https://evil.example/", "dmFsdWUtMTIzNDU2Nw", b""),
+            refused
+        );
+        assert_eq!(
+            check(
+                evil,
+                "https://evil.example/",
+                "",
+                b"76616c75652d31323334353637"
+            ),
+            refused
+        );
+        assert_eq!(
+            check(
+                evil,
+                "https://evil.example/%76%61%6c%75%65-1234567",
+                "",
+                b""
+            ),
+            refused
+        );
         // Bound, over https: the value may go there.
         let api = "https://api.example.com";
-        assert_eq!(check(api, "https://api.example.com/", "value-1234567", b""), Ok(()));
+        assert_eq!(
+            check(api, "https://api.example.com/", "value-1234567", b""),
+            Ok(())
+        );
         // Nothing that resembles it: allowed anywhere.
         assert_eq!(check(evil, "https://evil.example/", "hello", b"{}"), Ok(()));
     }

@@ -15,6 +15,14 @@ impl SkillHost {
     ) -> Result<NewToken, HostError> {
         let now = std::time::SystemTime::now();
         let expires_at = expires_in.map(|d| humantime::format_rfc3339_seconds(now + d).to_string());
+        self.intent(
+            "token.create",
+            actor,
+            "",
+            None,
+            json!({ "token": name, "role": role.as_str(), "skills": skills }),
+        )
+        .await?;
         let result = (|| {
             if let Some(list) = &skills {
                 for s in list {
@@ -50,6 +58,8 @@ impl SkillHost {
 
     /// Revoke a token by name; it is refused from the next request on.
     pub async fn revoke_token(&self, name: &str, actor: &str) -> Result<(), HostError> {
+        self.intent("token.revoke", actor, "", None, json!({ "token": name }))
+            .await?;
         let result = self
             .registry
             .tokens()
@@ -127,6 +137,14 @@ impl SkillHost {
         hosts: &[String],
         actor: &str,
     ) -> Result<(), HostError> {
+        self.intent(
+            "secret.set",
+            actor,
+            skill,
+            None,
+            json!({ "secret": name, "hosts": hosts }),
+        )
+        .await?;
         let result = Self::name(skill)
             .and_then(|s| Ok(self.vault()?.set(&s, name, value, hosts)?))
             .map(|row| row.version);
@@ -149,6 +167,8 @@ impl SkillHost {
         name: &str,
         actor: &str,
     ) -> Result<bool, HostError> {
+        self.intent("secret.rm", actor, skill, None, json!({ "secret": name }))
+            .await?;
         let result = Self::name(skill).and_then(|s| Ok(self.vault()?.remove(&s, name)?));
         self.audited(
             "secret.rm",
@@ -168,6 +188,14 @@ impl SkillHost {
 
     /// Re-encrypt every secret under `new_key`, in one transaction.
     pub async fn rotate_key(&self, new_key: &MasterKey, actor: &str) -> Result<usize, HostError> {
+        self.intent(
+            "secret.rotate_key",
+            actor,
+            "",
+            None,
+            json!({ "new_key_id": new_key.id() }),
+        )
+        .await?;
         let result = self.vault().and_then(|v| Ok(v.rotate(new_key)?));
         self.audited(
             "secret.rotate_key",

@@ -128,7 +128,9 @@ pub fn effective_limits(host: &Limits, granted: &LimitSet) -> Limits {
         // Coarser only: a grant never sharpens the clocks past the host's.
         clock_resolution_us: granted
             .clock_resolution_us
-            .map_or(host.clock_resolution_us, |g| host.clock_resolution_us.max(g)),
+            .map_or(host.clock_resolution_us, |g| {
+                host.clock_resolution_us.max(g)
+            }),
         ..host.clone()
     }
 }
@@ -278,6 +280,51 @@ impl SkillHost {
         self.audit.record(event).await
     }
 
+    /// Write `<kind>.start` durably, naming what is about to be decided;
+    /// only then may the decision take effect. An owner decision is never
+    /// live without its record: a crash after this leaves a start record and
+    /// at most the decision, never the decision alone.
+    async fn intent(
+        &self,
+        kind: &'static str,
+        actor: &str,
+        skill: &str,
+        digest: Option<&ModuleDigest>,
+        detail: Value,
+    ) -> Result<(), HostError> {
+        self.record(AuditEvent {
+            kind: format!("{kind}.start"),
+            code: codes::OK.into(),
+            outcome: "ok".into(),
+            actor: actor.into(),
+            skill: (!skill.is_empty()).then(|| skill.to_string()),
+            digest: digest.map(|d| d.to_string()),
+            detail,
+            ..AuditEvent::default()
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// An owner decision, audited before and after: [`intent`](Self::intent)
+    /// first, then `apply`, then the outcome record.
+    #[allow(clippy::too_many_arguments)]
+    async fn decision<T>(
+        &self,
+        kind: &'static str,
+        actor: &str,
+        skill: &str,
+        digest: Option<&ModuleDigest>,
+        intent: Value,
+        apply: impl FnOnce() -> Result<T, HostError>,
+        detail: impl FnOnce(&T) -> Value,
+    ) -> Result<T, HostError> {
+        self.intent(kind, actor, skill, digest, intent).await?;
+        let result = apply();
+        self.audited(kind, actor, skill, digest, result, detail)
+            .await
+    }
+
     /// Audit the outcome of an owner operation, then return it. A refusal
     /// is audited too; if the audit log fails, that failure is returned.
     async fn audited<T>(
@@ -331,7 +378,10 @@ mod tests {
             clock_resolution_us: Some(1),
         };
         let l = effective_limits(&host, &granted);
-        assert_eq!(l.clock_resolution_us, host.clock_resolution_us, "never sharper");
+        assert_eq!(
+            l.clock_resolution_us, host.clock_resolution_us,
+            "never sharper"
+        );
         assert_eq!(l.timeout_ms, 1_000);
         assert_eq!(l.memory_bytes, host.memory_bytes);
         assert_eq!(l.output_bytes, host.output_bytes);

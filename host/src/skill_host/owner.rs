@@ -33,6 +33,8 @@ impl SkillHost {
     /// stored unless all of that succeeds.
     pub async fn add(&self, bytes: &[u8], actor: &str) -> Result<Added, HostError> {
         let digest = ModuleDigest::of(bytes);
+        self.intent("skill.add", actor, "", Some(&digest), Value::Null)
+            .await?;
         let result = self.add_inner(bytes, actor).await;
         let skill = match &result {
             Ok(a) => a.version().name.to_string(),
@@ -80,15 +82,17 @@ impl SkillHost {
         narrowing: &Narrowing,
         actor: &str,
     ) -> Result<SkillVersion, HostError> {
-        let result = self.decide(name, actor, |n, by| {
-            self.registry.approve(n, digest, narrowing, by)
-        });
-        self.audited(
+        self.decision(
             "skill.approve",
             actor,
             name,
             Some(digest),
-            result,
+            json!({ "narrowing": narrowing }),
+            || {
+                self.decide(name, actor, |n, by| {
+                    self.registry.approve(n, digest, narrowing, by)
+                })
+            },
             |v| json!({ "granted": v.granted }),
         )
         .await
@@ -101,10 +105,15 @@ impl SkillHost {
         digest: &ModuleDigest,
         actor: &str,
     ) -> Result<SkillVersion, HostError> {
-        let result = self.decide(name, actor, |n, by| self.registry.reject(n, digest, by));
-        self.audited("skill.reject", actor, name, Some(digest), result, |_| {
-            Value::Null
-        })
+        self.decision(
+            "skill.reject",
+            actor,
+            name,
+            Some(digest),
+            Value::Null,
+            || self.decide(name, actor, |n, by| self.registry.reject(n, digest, by)),
+            |_| Value::Null,
+        )
         .await
     }
 
@@ -115,6 +124,8 @@ impl SkillHost {
         digest: Option<&ModuleDigest>,
         actor: &str,
     ) -> Result<SkillVersion, HostError> {
+        self.intent("skill.revoke", actor, name, digest, Value::Null)
+            .await?;
         let result = self.decide(name, actor, |n, by| self.registry.revoke(n, digest, by));
         let digest = result.as_ref().ok().map(|v| v.digest).or(digest.copied());
         self.audited("skill.revoke", actor, name, digest.as_ref(), result, |_| {
@@ -130,16 +141,25 @@ impl SkillHost {
         disabled: bool,
         actor: &str,
     ) -> Result<(), HostError> {
-        let result = self.decide(name, actor, |n, by| {
-            self.registry.set_disabled(n, disabled, by)
-        });
         let kind = if disabled {
             "skill.disable"
         } else {
             "skill.enable"
         };
-        self.audited(kind, actor, name, None, result, |_| Value::Null)
-            .await
+        self.decision(
+            kind,
+            actor,
+            name,
+            None,
+            Value::Null,
+            || {
+                self.decide(name, actor, |n, by| {
+                    self.registry.set_disabled(n, disabled, by)
+                })
+            },
+            |_| Value::Null,
+        )
+        .await
     }
 
     /// One skill with all its versions.

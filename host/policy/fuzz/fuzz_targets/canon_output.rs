@@ -17,9 +17,14 @@ fuzz_target!(|data: &[u8]| {
     let spliced = text.replacen("@@", std::str::from_utf8(SECRET).unwrap(), 4);
     for input in [text, spliced.as_str()] {
         if let Ok((canon, _)) = canonical_json(&scanner, input) {
-            let value: serde_json::Value = serde_json::from_str(&canon).expect("canonical output is JSON");
+            let value: serde_json::Value =
+                serde_json::from_str(&canon).expect("canonical output is JSON");
             assert!(scanner.hits(canon.as_bytes()).is_empty(), "{canon}");
-            assert_eq!(serde_json::to_string(&value).unwrap(), canon, "not canonical");
+            assert_eq!(
+                serde_json::to_string(&value).unwrap(),
+                canon,
+                "not canonical"
+            );
             let (again, found) = canonical_json(&scanner, &canon).unwrap();
             assert_eq!(again, canon);
             assert!(found.is_empty());

@@ -32,10 +32,26 @@ fn encode(form: u8, s: &[u8], wrap: usize) -> Vec<u8> {
             let w = 4 + wrap % 80;
             b.chunks(w).collect::<Vec<_>>().join(&b"\r\n"[..])
         }
-        3 => s.iter().map(|b| format!("{b:02x}:")).collect::<String>().into_bytes(),
-        4 => s.iter().map(|b| format!("%{b:02X}")).collect::<String>().into_bytes(),
-        5 => text.chars().map(|c| format!("\\u{:04x}", c as u32)).collect::<String>().into_bytes(),
-        6 => text.chars().map(|c| format!("&#{};", c as u32)).collect::<String>().into_bytes(),
+        3 => s
+            .iter()
+            .map(|b| format!("{b:02x}:"))
+            .collect::<String>()
+            .into_bytes(),
+        4 => s
+            .iter()
+            .map(|b| format!("%{b:02X}"))
+            .collect::<String>()
+            .into_bytes(),
+        5 => text
+            .chars()
+            .map(|c| format!("\\u{:04x}", c as u32))
+            .collect::<String>()
+            .into_bytes(),
+        6 => text
+            .chars()
+            .map(|c| format!("&#{};", c as u32))
+            .collect::<String>()
+            .into_bytes(),
         7 => text.encode_utf16().flat_map(u16::to_le_bytes).collect(),
         8 => serde_json::to_string(&text).unwrap().into_bytes(),
         _ => {
@@ -73,14 +89,28 @@ fuzz_target!(|data: &[u8]| {
 
     // The secret in a supported form, inside arbitrary text.
     let cut = text.len() / 2;
-    let mut embedded = [&text[..cut], b" ", &encode(form, &secret, wrap), b" ", &text[cut..]].concat();
-    assert!(!scanner.hits(&embedded).is_empty(), "form {} not found", form % 10);
+    let mut embedded = [
+        &text[..cut],
+        b" ",
+        &encode(form, &secret, wrap),
+        b" ",
+        &text[cut..],
+    ]
+    .concat();
+    assert!(
+        !scanner.hits(&embedded).is_empty(),
+        "form {} not found",
+        form % 10
+    );
     scanner.redact(&mut embedded);
     assert!(scanner.hits(&embedded).is_empty());
     let run = skillhost_policy::scan::partial_run(secret.len());
     let lower = secret.to_ascii_lowercase();
     assert!(
-        !embedded.to_ascii_lowercase().windows(run).any(|w| lower.windows(run).any(|s| s == w)),
+        !embedded
+            .to_ascii_lowercase()
+            .windows(run)
+            .any(|w| lower.windows(run).any(|s| s == w)),
         "a raw run of the secret survived"
     );
 });

@@ -74,7 +74,10 @@ pub struct Scanner {
 impl std::fmt::Debug for Scanner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scanner")
-            .field("secrets", &self.entries.iter().map(|e| &e.name).collect::<Vec<_>>())
+            .field(
+                "secrets",
+                &self.entries.iter().map(|e| &e.name).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }

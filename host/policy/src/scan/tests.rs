@@ -99,8 +99,16 @@ fn hex_forms(data: &[u8]) -> Vec<String> {
         pairs.join(" ").to_uppercase(),
         pairs.join("-"),
         pairs.iter().map(|p| format!("\\x{p}")).collect(),
-        pairs.iter().map(|p| format!("0x{p}")).collect::<Vec<_>>().join(" "),
-        pairs.iter().map(|p| format!("0x{p}")).collect::<Vec<_>>().join(","),
+        pairs
+            .iter()
+            .map(|p| format!("0x{p}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        pairs
+            .iter()
+            .map(|p| format!("0x{p}"))
+            .collect::<Vec<_>>()
+            .join(","),
     ]
 }
 
@@ -137,9 +145,18 @@ fn forms(s: &str) -> Vec<(String, Vec<u8>)> {
         let data = format!("{prefix}{s}");
         let std = b64(STD, data.as_bytes(), true);
         add(&format!("b64 {prefix:?}"), std.clone().into());
-        add(&format!("b64url {prefix:?}"), b64(URL, data.as_bytes(), false).into());
-        add(&format!("b64 wrap64 {prefix:?}"), wrap(&std, 64, "\n").into());
-        add(&format!("b64 wrap76 {prefix:?}"), wrap(&std, 76, "\r\n").into());
+        add(
+            &format!("b64url {prefix:?}"),
+            b64(URL, data.as_bytes(), false).into(),
+        );
+        add(
+            &format!("b64 wrap64 {prefix:?}"),
+            wrap(&std, 64, "\n").into(),
+        );
+        add(
+            &format!("b64 wrap76 {prefix:?}"),
+            wrap(&std, 76, "\r\n").into(),
+        );
         add(&format!("b64 wrap4 {prefix:?}"), wrap(&std, 4, " ").into());
     }
     for (i, f) in hex_forms(s.as_bytes()).into_iter().enumerate() {
@@ -152,7 +169,10 @@ fn forms(s: &str) -> Vec<(String, Vec<u8>)> {
     let std = b64(STD, format!("user:{s}").as_bytes(), true);
     add("json(b64)", json_forms(&std)[2].clone().into());
     add("pct(b64)", pct(&std, true, false).into());
-    add("html(pct)", html_forms(&pct(s, true, false))[0].clone().into());
+    add(
+        "html(pct)",
+        html_forms(&pct(s, true, false))[0].clone().into(),
+    );
     out
 }
 
@@ -163,7 +183,10 @@ fn partials(s: &str) -> Vec<(String, Vec<u8>)> {
         ("head".into(), s[..run].into()),
         ("middle".into(), s[mid..mid + run].into()),
         ("tail".into(), s[s.len() - run..].into()),
-        ("tail b64".into(), b64(STD, &s.as_bytes()[s.len() - run..], true).into()),
+        (
+            "tail b64".into(),
+            b64(STD, &s.as_bytes()[s.len() - run..], true).into(),
+        ),
         ("head upper".into(), s[..run].to_uppercase().into()),
     ]
 }
@@ -181,7 +204,11 @@ fn every_form_is_found_and_none_survives_redaction() {
             assert!(!sc.hits(&data).is_empty(), "{secret}: {what} not found");
             let found = sc.redact(&mut data);
             assert_eq!(found[0].name, "TOKEN", "{what}");
-            assert!(sc.hits(&data).is_empty(), "{secret}: {what} survives: {:?}", String::from_utf8_lossy(&data));
+            assert!(
+                sc.hits(&data).is_empty(),
+                "{secret}: {what} survives: {:?}",
+                String::from_utf8_lossy(&data)
+            );
             // Independently of the scanner: no generated form is left.
             for (other, f) in forms(secret) {
                 assert!(
@@ -201,7 +228,7 @@ fn ordinary_text_and_short_fragments_are_left_alone() {
     let sc = scanner(PLAIN);
     for text in [
         "nothing to see here",
-        "sk-test-9f8",  // 11 bytes: shorter than a partial run
+        "sk-test-9f8", // 11 bytes: shorter than a partial run
         "{\"items\":[1,2,3],\"next\":null}",
         "dGhlIHF1aWNrIGJyb3duIGZveA==",
         "0123456789abcdef0123456789abcdef",
@@ -245,15 +272,24 @@ fn a_cut_redacts_first_and_never_leaves_a_prefix() {
 #[test]
 fn canonical_output_has_no_escape_spelling_left() {
     let sc = scanner(PLAIN);
-    let escaped: String = PLAIN.chars().map(|c| format!("\\u{:04x}", c as u32)).collect();
+    let escaped: String = PLAIN
+        .chars()
+        .map(|c| format!("\\u{:04x}", c as u32))
+        .collect();
     let raw = format!(r#"{{"a": "{escaped}", "{PLAIN}": [1, "x\/y"], "n": 1.5}}"#);
     let (canon, found) = canonical_json(&sc, &raw).unwrap();
-    assert_eq!(canon, r#"{"[REDACTED:TOKEN]":[1,"x/y"],"a":"[REDACTED:TOKEN]","n":1.5}"#);
+    assert_eq!(
+        canon,
+        r#"{"[REDACTED:TOKEN]":[1,"x/y"],"a":"[REDACTED:TOKEN]","n":1.5}"#
+    );
     assert_eq!(found[0].count, 2);
     // What the host cannot parse is an error, never null.
     let deep = "[".repeat(200) + &"]".repeat(200);
     for bad in ["{nope", "1e400", deep.as_str(), ""] {
-        assert!(matches!(canonical_json(&sc, bad), Err(CanonError::NotJson(_))), "{bad}");
+        assert!(
+            matches!(canonical_json(&sc, bad), Err(CanonError::NotJson(_))),
+            "{bad}"
+        );
     }
 }
 
@@ -265,13 +301,18 @@ fn short_secrets_use_half_their_length() {
     assert_eq!(partial_run(4096), 12);
 }
 
-
 #[test]
 fn canonical_numbers_are_a_fixpoint() {
     // Found by the canon_output fuzzer: without round-trip float parsing,
     // re-reading the canonical text gave another number.
     let sc = scanner(PLAIN);
-    for n in ["34010873191084037483335", "3.401087319108404e22", "0.1", "-0", "1e300"] {
+    for n in [
+        "34010873191084037483335",
+        "3.401087319108404e22",
+        "0.1",
+        "-0",
+        "1e300",
+    ] {
         let (once, _) = canonical_json(&sc, n).unwrap();
         let (twice, _) = canonical_json(&sc, &once).unwrap();
         assert_eq!(once, twice, "{n}");

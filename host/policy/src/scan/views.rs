@@ -264,8 +264,15 @@ fn entity(b: &[u8]) -> Option<(char, usize)> {
         if end == start {
             return None;
         }
-        let len = if b.get(end) == Some(&b';') { end + 1 } else { end };
-        return Some((char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER), len));
+        let len = if b.get(end) == Some(&b';') {
+            end + 1
+        } else {
+            end
+        };
+        return Some((
+            char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER),
+            len,
+        ));
     }
     let name_len = b
         .iter()
@@ -420,7 +427,8 @@ pub(crate) fn hex(src: &View) -> Option<View> {
             if digits.len() >= 2 * MIN_RUN {
                 for align in 0..2 {
                     for pair in digits[align..].chunks_exact(2) {
-                        let v = hex_val(b[pair[0]]).unwrap_or(0) << 4 | hex_val(b[pair[1]]).unwrap_or(0);
+                        let v = hex_val(b[pair[0]]).unwrap_or(0) << 4
+                            | hex_val(b[pair[1]]).unwrap_or(0);
                         out.emit(v, pair[0], pair[1] + 1);
                     }
                     out.separator();
@@ -501,7 +509,9 @@ mod tests {
     use super::*;
 
     fn decode(f: fn(&View) -> Option<View>, s: &[u8]) -> Vec<u8> {
-        f(&View::root(s.to_vec())).map(|v| v.bytes).unwrap_or_default()
+        f(&View::root(s.to_vec()))
+            .map(|v| v.bytes)
+            .unwrap_or_default()
     }
 
     fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -512,19 +522,46 @@ mod tests {
     fn each_decoder_recovers_its_form() {
         assert_eq!(decode(json, br#"a\"b\\c\u0041\/"#), b"a\"b\\cA/");
         assert_eq!(decode(json, br#"\ud83d\ude00"#), "😀".as_bytes());
-        assert_eq!(decode(html, b"&quot;&#65;&#x42;&amp;&lowbar;&#67"), b"\"AB&_C");
+        assert_eq!(
+            decode(html, b"&quot;&#65;&#x42;&amp;&lowbar;&#67"),
+            b"\"AB&_C"
+        );
         assert_eq!(decode(percent, b"a%2Fb%2fc+d"), b"a/b/c d");
         assert_eq!(decode(quoted_printable, b"ab=\r\ncd=3D=\nef"), b"abcd=ef");
-        assert!(contains(&decode(base64, b"c2stdGVz\ndC05Zjhl"), b"sk-test-9f8e"));
-        assert!(contains(&decode(base64, b"xc2stdGVzdC05Zjhl"), b"sk-test-9f8e"));
-        assert!(contains(&decode(hex, b"73:6b:2d:74:65:73:74:2d:39"), b"sk-test-9"));
-        assert!(contains(&decode(hex, b"\\x73\\x6b\\x2d\\x74\\x65\\x73\\x74\\x2d"), b"sk-test-"));
-        assert!(contains(&decode(hex, b"0x73 0x6b 0x2d 0x74 0x65 0x73 0x74 0x2d"), b"sk-test-"));
+        assert!(contains(
+            &decode(base64, b"c2stdGVz\ndC05Zjhl"),
+            b"sk-test-9f8e"
+        ));
+        assert!(contains(
+            &decode(base64, b"xc2stdGVzdC05Zjhl"),
+            b"sk-test-9f8e"
+        ));
+        assert!(contains(
+            &decode(hex, b"73:6b:2d:74:65:73:74:2d:39"),
+            b"sk-test-9"
+        ));
+        assert!(contains(
+            &decode(hex, b"\\x73\\x6b\\x2d\\x74\\x65\\x73\\x74\\x2d"),
+            b"sk-test-"
+        ));
+        assert!(contains(
+            &decode(hex, b"0x73 0x6b 0x2d 0x74 0x65 0x73 0x74 0x2d"),
+            b"sk-test-"
+        ));
         assert!(contains(&decode(hex, b"a736b2d746573742d39"), b"sk-test-9"));
-        let le: Vec<u8> = "sk-test".encode_utf16().flat_map(u16::to_le_bytes).collect();
-        let be: Vec<u8> = "sk-test".encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let le: Vec<u8> = "sk-test"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let be: Vec<u8> = "sk-test"
+            .encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .collect();
         assert!(contains(&decode(utf16, &le), b"sk-test"));
-        assert!(contains(&decode(utf16, &[&[0u8][..], &be].concat()), b"sk-test"));
+        assert!(contains(
+            &decode(utf16, &[&[0u8][..], &be].concat()),
+            b"sk-test"
+        ));
     }
 
     #[test]
