@@ -161,6 +161,13 @@ async fn every_status_code_the_api_promises() {
     chunked.push_str("0\r\n\r\n");
     let streamed = raw(&s, &chunked);
     assert!(streamed.starts_with("HTTP/1.1 413"), "{streamed}");
+    // The size is unknown when the stream is cut: the cap is reported, the
+    // same way the CLI reports stdin.
+    assert!(streamed.contains("input is more than "), "{streamed}");
+    assert!(
+        head_only.contains("input is 100000000 bytes"),
+        "{head_only}"
+    );
 
     // 422: the input schema.
     let a = post("word-stats", Some(&t.invoker), r#"{"text":1}"#).await;

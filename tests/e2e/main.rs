@@ -18,6 +18,7 @@ mod crash_decisions;
 mod dns;
 mod docs;
 mod egress;
+mod guest_voice;
 mod library;
 mod mcp;
 mod owner_cli;

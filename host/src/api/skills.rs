@@ -79,8 +79,9 @@ pub async fn invoke(
             .await
             .into());
     }
-    // Read frame by frame and stop at the first byte over the cap; the
-    // refusal reports how much had arrived by then.
+    // Read frame by frame and stop at the first byte over the cap. The real
+    // size is unknown then, so the refusal says "more than" the cap, as the
+    // CLI does for stdin.
     let mut bytes: Vec<u8> = Vec::new();
     let mut body = body;
     while let Some(frame) = body.frame().await {
@@ -95,7 +96,7 @@ pub async fn invoke(
         };
         let received = (bytes.len() + data.len()) as u64;
         if received > cap {
-            let e = too_large(received);
+            let e = HostError::InputOverCap { limit: cap };
             return Err(host
                 .refused(&caller.name, &name, None, None, e)
                 .await
