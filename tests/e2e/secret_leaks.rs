@@ -1452,6 +1452,42 @@ async fn r5_stdout_and_stderr_lines_are_redacted_before_the_cap() {
     lab.check_at_rest();
 }
 
+#[tokio::test]
+async fn r5_the_stdio_cap_never_leaves_a_prefix_of_the_secret() {
+    // The capped stdio buffer cuts the stream where it stands; a line that
+    // ends there with 8-11 bytes of the secret (too short to count as a copy)
+    // must still lose them.
+    let lab = open_lab("r5-stdio-cap", TEST_TOKEN).await;
+    let s = TEST_TOKEN;
+    let cap = skillhost::Limits::default().stdio_bytes as usize;
+    for k in [8, 10, 11] {
+        let steps = vec![
+            json!({ "print_times": [pad(999), cap / 1000] }),
+            json!({ "print": format!("{}{s}", pad(cap % 1000 - k)) }),
+        ];
+        let inv = lab.run(steps).await;
+        output(&inv);
+        let last = inv
+            .logs
+            .iter()
+            .rfind(|l| l.message.starts_with('.'))
+            .expect("stdout records");
+        let tail = last.message.trim_start_matches('.');
+        assert!(
+            tail.is_empty()
+                || !s
+                    .to_ascii_lowercase()
+                    .starts_with(&tail.to_ascii_lowercase()),
+            "k={k}: the cut left {tail:?}"
+        );
+        assert!(
+            inv.usage.stdio_bytes_dropped > 0,
+            "k={k}: the cap was not reached"
+        );
+    }
+    lab.check_at_rest();
+}
+
 fn skill_error(inv: &Invocation) -> (String, String) {
     match &inv.result {
         Err(InvokeError::SkillError { code, message }) => {

@@ -290,12 +290,18 @@ pub(crate) async fn call<T>(
             Stream::Stdout => (LogLevel::Info, LogSource::Stdout),
             Stream::Stderr => (LogLevel::Warn, LogSource::Stderr),
         };
+        let mut message = session
+            .redactor()
+            .clean(&message, logs::MAX_MESSAGE_BYTES, "log");
+        // Past the stdio cap the stream was cut where it stood, before any
+        // redaction could see the rest: never leave a secret's prefix there.
+        if stdio_bytes_dropped > 0 {
+            session.redactor().trim_cut_tail(&mut message);
+        }
         LogRecord {
             level,
             source,
-            message: session
-                .redactor()
-                .clean(&message, logs::MAX_MESSAGE_BYTES, "log"),
+            message,
         }
     }));
     let redactions = session.take_redactions();

@@ -79,6 +79,14 @@ impl Redactor {
         }
     }
 
+    /// Drop a tail of `text` that begins a secret (8 bytes or more): for
+    /// text that something upstream already cut, such as the capped stdio.
+    pub fn trim_cut_tail(&self, text: &mut String) {
+        if let Some(scanner) = self.grants.scanner() {
+            scanner.trim_prefix(text);
+        }
+    }
+
     /// Redact a response before the guest sees any of it: body, header
     /// names and values. Runs for every response of a skill granted any
     /// secret, whether or not this request carried one.

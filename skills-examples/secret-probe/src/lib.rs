@@ -15,7 +15,7 @@
 //!   "body_hex"?}}`: `{token}` in a header name or value becomes the
 //!   placeholder `{{secret:API_TOKEN}}`;
 //! - `{"log": "text"}`, `{"print": "text"}` (stdout), `{"eprint": "text"}`
-//!   (stderr);
+//!   (stderr), `{"print_times": ["text", n]}` (stdout, n lines);
 //! - `{"fail": {"code", "message"}}`: return a skill error;
 //! - `{"panic": "message"}`;
 //! - `{"output": "raw JSON text"}`: return exactly this text as the output
@@ -47,8 +47,13 @@ enum Step {
     Http(HttpStep),
     Log(String),
     Print(String),
+    /// Print a line this many times (to reach the stdio cap cheaply).
+    PrintTimes(String, u32),
     Eprint(String),
-    Fail { code: String, message: String },
+    Fail {
+        code: String,
+        message: String,
+    },
     Panic(String),
     Output(String),
     Embed(String),
@@ -223,6 +228,11 @@ impl Skill for SecretProbe {
                 Step::Http(h) => report.responses.push(fetch(i, h)?),
                 Step::Log(m) => info!("{m}"),
                 Step::Print(m) => println!("{m}"),
+                Step::PrintTimes(m, n) => {
+                    for _ in 0..n {
+                        println!("{m}");
+                    }
+                }
                 Step::Eprint(m) => eprintln!("{m}"),
                 Step::Fail { code, message } => return Err(SkillError::new(code, message)),
                 Step::Panic(m) => panic!("{m}"),
