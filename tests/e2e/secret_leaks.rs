@@ -1387,6 +1387,24 @@ async fn r4_the_plain_value_from_the_input_is_redacted_everywhere() {
     lab.check_at_rest();
 }
 
+#[tokio::test]
+async fn output_the_host_cannot_parse_is_invalid_json_never_null() {
+    // The probe's output schema accepts anything, null included: before,
+    // an unparsable output was validated as null and passed.
+    let lab = open_lab("r4-unparsable", TEST_TOKEN).await;
+    let deep = "[".repeat(200) + &"]".repeat(200);
+    for text in ["1e400", r#"{"a": -1e999}"#, deep.as_str()] {
+        let inv = lab.run(vec![json!({ "output": text })]).await;
+        let code = inv.result.as_ref().map_err(|e| e.code());
+        assert_eq!(
+            code,
+            Err(skillhost::codes::OUTPUT_INVALID_JSON),
+            "{text:.40}"
+        );
+    }
+    lab.check_at_rest();
+}
+
 // ===========================================================================
 // Rule 5: redaction happens before truncation, at every cap.
 
