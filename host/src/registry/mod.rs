@@ -58,9 +58,15 @@ impl Registry {
                 data_dir.display()
             ))
         })?;
+        let modules = ModuleStore::in_dir(data_dir);
+        // A `skill add` killed mid-write leaves a temporary file behind.
+        let swept = modules.sweep_temporaries();
+        if swept > 0 {
+            tracing::info!(swept, "removed temporary module files of writers that died");
+        }
         Ok(Registry {
             store: Box::new(SqliteStore::open(&data_dir.join(DB_FILE))?),
-            modules: ModuleStore::in_dir(data_dir),
+            modules,
         })
     }
 

@@ -42,6 +42,15 @@ fn io(context: &str, e: std::io::Error) -> RegistryError {
     RegistryError::Io(format!("{context}: {e}"))
 }
 
+/// The writer's pid, if `name` is one of [`ModuleStore::put`]'s temporaries.
+fn stale_temporary_pid(name: &str) -> Option<u32> {
+    let inner = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (hex, pid) = inner.split_once('.')?;
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| pid.parse().ok())
+        .flatten()
+}
+
 impl ModuleStore {
     pub fn in_dir(data_dir: &Path) -> Self {
         ModuleStore::Dir(data_dir.to_path_buf())
@@ -49,6 +58,34 @@ impl ModuleStore {
 
     pub fn in_memory() -> Self {
         ModuleStore::Memory(Mutex::default())
+    }
+
+    /// Remove temporary files a killed writer left behind
+    /// (`modules/.<digest>.<pid>.tmp`), but only those whose process is gone,
+    /// so a writer in another live process is never disturbed. Returns how
+    /// many were removed.
+    pub fn sweep_temporaries(&self) -> usize {
+        let ModuleStore::Dir(root) = self else {
+            return 0;
+        };
+        let Ok(dir) =
+            Dir::open_ambient_dir(root, ambient_authority()).and_then(|d| d.open_dir(DIR))
+        else {
+            return 0;
+        };
+        let Ok(entries) = dir.entries() else { return 0 };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(pid) = stale_temporary_pid(&name) else {
+                continue;
+            };
+            let alive = Path::new("/proc").join(pid.to_string()).exists();
+            if (!alive || pid == std::process::id()) && dir.remove_file(&name).is_ok() {
+                removed += 1;
+            }
+        }
+        removed
     }
 
     /// Store `bytes` under their digest. Identical bytes already stored are
@@ -127,6 +164,31 @@ impl ModuleStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn temporaries_of_dead_writers_are_swept_and_nothing_else() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = ModuleStore::in_dir(tmp.path());
+        let d = ModuleDigest::of(b"module");
+        store.put(&d, b"module").unwrap();
+        let dir = tmp.path().join(DIR);
+        let hex = d.hex();
+        // A pid that cannot be alive (above the kernel's pid_max), a live one
+        // (the parent of this test), and files that are not temporaries.
+        let dead = dir.join(format!(".{hex}.4294967295.tmp"));
+        let live = dir.join(format!(
+            ".{hex}.{}.tmp",
+            std::os::unix::process::parent_id()
+        ));
+        let other = dir.join("notes.tmp");
+        for f in [&dead, &live, &other] {
+            std::fs::write(f, b"partial").unwrap();
+        }
+        assert_eq!(store.sweep_temporaries(), 1);
+        assert!(!dead.exists());
+        assert!(live.exists() && other.exists());
+        assert_eq!(store.get(&d).unwrap(), b"module");
+    }
 
     #[test]
     fn stores_read_only_and_verifies_on_read() {
