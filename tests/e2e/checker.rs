@@ -291,7 +291,10 @@ fn audit_verify_and_query_from_the_cli() {
     let err: Value =
         serde_json::from_str(String::from_utf8_lossy(&out.stderr).lines().last().unwrap()).unwrap();
     assert_eq!(err["code"], codes::AUDIT_CHAIN_BROKEN);
-    assert_eq!(err["seq"], 2);
+    assert_eq!(
+        err["seq"], 4,
+        "add.start, add, approve.start, then the edited approve"
+    );
 }
 
 #[test]

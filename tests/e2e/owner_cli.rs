@@ -138,7 +138,7 @@ fn add_review_approve_invoke() {
         assert_eq!(mode(&segment), 0o600);
     }
     let verify = ok(skillhost(&data).args(["audit", "verify"]).output().unwrap());
-    assert!(verify.contains("audit log ok: 5 records"), "{verify}");
+    assert!(verify.contains("audit log ok: 7 records"), "{verify}");
 }
 
 #[test]
