@@ -110,6 +110,15 @@ impl Destination {
             return Err(bad("has a path, query or fragment"));
         }
         let host = host_of(&url).ok_or_else(|| bad("has no usable host"))?;
+        // Percent-escapes in the host decode to anything (`%2A` is `*`):
+        // a granted name holds only what a DNS name can.
+        if let TargetHost::Domain(name) = &host
+            && !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+        {
+            return Err(bad("has characters no host name can hold"));
+        }
         let port = url
             .port_or_known_default()
             .ok_or_else(|| bad("has no port"))?;
@@ -158,5 +167,24 @@ mod tests {
         ] {
             assert!(Destination::parse(bad).is_err(), "{bad} was accepted");
         }
+    }
+}
+
+#[cfg(test)]
+mod escaped_hosts {
+    use super::*;
+
+    #[test]
+    fn escapes_cannot_smuggle_a_wildcard_or_punctuation_into_a_grant() {
+        // Found by the destination fuzzer: `%2A` decoded to `*` after the
+        // wildcard check.
+        for raw in [
+            "http://%2Ahtt+9'",
+            "https://%2A.example.com",
+            "https://a%2Cb.example",
+        ] {
+            assert!(Destination::parse(raw).is_err(), "{raw}");
+        }
+        assert!(Destination::parse("https://api.example.com").is_ok());
     }
 }
