@@ -1,6 +1,8 @@
 //! Filtering audit records: `skillhost audit query` and
 //! `GET /v1/owner/audit` share this.
 
+use std::path::Path;
+
 use serde::Deserialize;
 
 use super::AuditRecord;
@@ -52,6 +54,13 @@ impl Query {
             && self.actor.as_ref().is_none_or(|a| &r.actor == a)
             && self.since.as_ref().is_none_or(|t| &r.ts >= t)
             && self.until.as_ref().is_none_or(|t| &r.ts < t)
+    }
+
+    /// The newest `limit` matching records of the log in `data_dir`,
+    /// oldest first: the same as `self.select(read_all(data_dir)?)`, but
+    /// reading the log from its end and only as far as the query needs.
+    pub fn read_log(&self, data_dir: &Path) -> std::io::Result<Vec<AuditRecord>> {
+        super::scan::select(data_dir, self)
     }
 
     /// The newest `limit` matching records, oldest first.

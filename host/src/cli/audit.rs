@@ -95,7 +95,7 @@ pub fn run(ctx: &Context, cmd: AuditCommand) -> ExitCode {
                     return fail(&json!({ "code": codes::HOST_CONFIG, "message": message }));
                 }
             };
-            let records = match audit::read_all(&ctx.data_dir) {
+            let shown = match query.read_log(&ctx.data_dir) {
                 Ok(r) => r,
                 Err(e) => {
                     return fail(
@@ -103,7 +103,6 @@ pub fn run(ctx: &Context, cmd: AuditCommand) -> ExitCode {
                     );
                 }
             };
-            let shown = query.select(records);
             if json {
                 println!(
                     "{}",

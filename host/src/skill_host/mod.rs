@@ -257,13 +257,12 @@ impl SkillHost {
         &self,
         query: &crate::audit::Query,
     ) -> Result<Vec<crate::audit::AuditRecord>, HostError> {
-        let records = match &self.data_dir {
-            Some(dir) => crate::audit::read_all(dir).map_err(|e| {
+        match &self.data_dir {
+            Some(dir) => query.read_log(dir).map_err(|e| {
                 HostError::Audit(AuditUnavailable(format!("cannot read the audit log: {e}")))
-            })?,
-            None => self.audit.memory_records(),
-        };
-        Ok(query.select(records))
+            }),
+            None => Ok(query.select(self.audit.memory_records())),
+        }
     }
 
     /// Invocation, egress and authentication counters.
