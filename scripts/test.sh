@@ -12,6 +12,10 @@ if [ ! -x target/mcp-venv/bin/python ]; then
   python3 -m venv target/mcp-venv
 fi
 target/mcp-venv/bin/pip install --quiet --disable-pip-version-check -r tests/mcp/requirements.txt
+# ... and the official TypeScript SDK, the MCP Inspector CLI and the MCP
+# conformance suite, with Node 22 for the latter two, pinned in
+# tests/mcp/package-lock.json.
+npm ci --prefix tests/mcp --no-audit --no-fund --loglevel=error
 cargo build --release --target wasm32-wasip2 --manifest-path skills-examples/Cargo.toml
 cargo fmt --all --check
 cargo fmt --all --check --manifest-path skills-examples/Cargo.toml

@@ -79,6 +79,13 @@ pub const API_NOT_FOUND: Code = "api.not_found";
 pub const API_METHOD_NOT_ALLOWED: Code = "api.method_not_allowed";
 pub const API_BAD_REQUEST: Code = "api.bad_request";
 pub const API_TIMEOUT: Code = "api.timeout";
+pub const API_TOO_LARGE: Code = "api.too_large";
+pub const MCP_PARSE_ERROR: Code = "mcp.parse_error";
+pub const MCP_INVALID_REQUEST: Code = "mcp.invalid_request";
+pub const MCP_BAD_MEDIA_TYPE: Code = "mcp.bad_media_type";
+pub const MCP_SESSION_UNKNOWN: Code = "mcp.session_unknown";
+pub const MCP_SESSION_LIMIT: Code = "mcp.session_limit";
+pub const MCP_HOST_NOT_ALLOWED: Code = "mcp.host_not_allowed";
 
 /// Every code with a one-line meaning, in the order the README lists them.
 pub const ALL: &[(Code, &str)] = &[
@@ -342,6 +349,34 @@ pub const ALL: &[(Code, &str)] = &[
     (
         API_TIMEOUT,
         "HTTP API: the request took longer than server.request_timeout_ms; an invocation already started still finishes and is audited.",
+    ),
+    (
+        API_TOO_LARGE,
+        "HTTP API: the request line, the headers or an owner-endpoint body is over the server's limit (414, 431 or 413); nothing was done.",
+    ),
+    (
+        MCP_PARSE_ERROR,
+        "MCP over HTTP: the POST body is not JSON (or nests too deeply); JSON-RPC -32700, HTTP 400.",
+    ),
+    (
+        MCP_INVALID_REQUEST,
+        "MCP over HTTP: the request is not one this transport takes (not a JSON-RPC message, no session id, a bad protocol-version header); JSON-RPC -32600, HTTP 400.",
+    ),
+    (
+        MCP_BAD_MEDIA_TYPE,
+        "MCP over HTTP: Content-Type must be application/json, and Accept must take application/json and text/event-stream (415 or 406).",
+    ),
+    (
+        MCP_SESSION_UNKNOWN,
+        "MCP over HTTP: no such session for this token (it ended, expired, was never opened, or belongs to another token); initialize a new one. HTTP 404.",
+    ),
+    (
+        MCP_SESSION_LIMIT,
+        "MCP over HTTP: the token (server.mcp_sessions_per_token) or the host (server.mcp_sessions_total) has its maximum of sessions open. HTTP 429.",
+    ),
+    (
+        MCP_HOST_NOT_ALLOWED,
+        "MCP over HTTP: the Host header is not in server.mcp_allowed_hosts (DNS-rebinding protection). HTTP 403.",
     ),
 ];
 

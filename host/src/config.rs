@@ -163,6 +163,10 @@ pub struct RateConfig {
     pub global_per_minute: u32,
     /// Invocations per minute by any one caller.
     pub per_caller_per_minute: u32,
+    /// Failed authentications per minute from any one source address;
+    /// beyond it, that source gets `rate.limited` (429) until its bucket
+    /// refills. Valid tokens are never limited by this.
+    pub auth_failures_per_minute: u32,
     /// Per-skill overrides of `per_skill_per_minute`, by skill name.
     pub skills: BTreeMap<String, u32>,
 }
@@ -173,6 +177,7 @@ impl Default for RateConfig {
             per_skill_per_minute: 30,
             global_per_minute: 200,
             per_caller_per_minute: 120,
+            auth_failures_per_minute: 30,
             skills: BTreeMap::new(),
         }
     }
@@ -188,6 +193,11 @@ pub struct AuditConfig {
     /// Flush records that arrive together with one fsync. Each caller still
     /// waits until its own record is on disk.
     pub group_commit: bool,
+    /// Repeated refusals (bad tokens, rate limits, unknown skills, session
+    /// caps) for the same type, code, actor, skill and source within this
+    /// many seconds are one record plus one summary with a count; 0 writes
+    /// every one.
+    pub repeat_interval_secs: u64,
 }
 
 impl Default for AuditConfig {
@@ -195,6 +205,7 @@ impl Default for AuditConfig {
         AuditConfig {
             retention_days: 0,
             group_commit: true,
+            repeat_interval_secs: 60,
         }
     }
 }
@@ -217,6 +228,13 @@ pub struct ServerConfig {
     /// Host names accepted in the `Host` header of `/mcp` requests (DNS
     /// rebinding protection).
     pub mcp_allowed_hosts: Vec<String>,
+    /// Open MCP sessions per token at most; one more `initialize` is 429
+    /// `mcp.session_limit`.
+    pub mcp_sessions_per_token: u32,
+    /// Open MCP sessions in all at most.
+    pub mcp_sessions_total: u32,
+    /// An MCP session unused this long ends (and its event streams).
+    pub mcp_session_idle_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -227,6 +245,9 @@ impl Default for ServerConfig {
             header_timeout_ms: 10_000,
             request_timeout_ms: 30_000,
             mcp_allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+            mcp_sessions_per_token: 16,
+            mcp_sessions_total: 256,
+            mcp_session_idle_ms: 300_000,
         }
     }
 }

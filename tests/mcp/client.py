@@ -31,6 +31,7 @@ def result_json(result):
         "structured": getattr(result, "structured_content", None)
         if hasattr(result, "structured_content")
         else getattr(result, "structuredContent", None),
+        "meta": getattr(result, "meta", None),
     }
 
 

@@ -26,7 +26,12 @@ pub fn status_for(code: &str) -> StatusCode {
         codes::REGISTRY_WRONG_DIGEST
         | codes::REGISTRY_INVALID_STATE
         | codes::REGISTRY_GRANT_EXCEEDS_REQUEST => StatusCode::CONFLICT,
-        codes::INPUT_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+        codes::INPUT_TOO_LARGE | codes::API_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+        codes::MCP_PARSE_ERROR | codes::MCP_INVALID_REQUEST => StatusCode::BAD_REQUEST,
+        codes::MCP_BAD_MEDIA_TYPE => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        codes::MCP_SESSION_UNKNOWN => StatusCode::NOT_FOUND,
+        codes::MCP_SESSION_LIMIT => StatusCode::TOO_MANY_REQUESTS,
+        codes::MCP_HOST_NOT_ALLOWED => StatusCode::FORBIDDEN,
         codes::INPUT_INVALID_JSON | codes::API_BAD_REQUEST | codes::AUTH_INVALID => {
             StatusCode::BAD_REQUEST
         }

@@ -50,7 +50,9 @@ fn body<T: for<'de> Deserialize<'de> + Default>(bytes: &Bytes) -> Result<T, ApiE
 }
 
 fn digest(raw: &str) -> Result<ModuleDigest, ApiError> {
-    ModuleDigest::parse_explained(raw).map_err(|m| ApiError::new(codes::REGISTRY_WRONG_DIGEST, m))
+    // Not a digest at all is a bad request (400); a well-formed digest of
+    // another version is `registry.wrong_digest` (409), from the host.
+    ModuleDigest::parse_explained(raw).map_err(|m| ApiError::new(codes::API_BAD_REQUEST, m))
 }
 
 /// `GET /v1/owner/pending`: every version waiting for review, with what it

@@ -16,6 +16,7 @@ pub use log::{
     AuditLog, Broken, ChainPoint, DIR, OpenReport, Verified, read_all, segments, verify,
 };
 mod query;
+pub mod repeats;
 mod scan;
 pub use query::{DEFAULT_LIMIT, Query};
 pub use record::{AuditEvent, AuditRecord, GENESIS, Metrics};

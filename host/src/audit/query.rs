@@ -28,6 +28,9 @@ pub struct Query {
     pub limit: Option<usize>,
 }
 
+/// Every outcome a record can have.
+pub const OUTCOMES: &[&str] = &["ok", "denied", "failed"];
+
 /// How many records a query returns unless it says otherwise.
 pub const DEFAULT_LIMIT: usize = 1000;
 
@@ -35,6 +38,14 @@ impl Query {
     /// Bring `since`/`until` into the log's own timestamp format, so string
     /// comparison orders them correctly. Errors name the bad value.
     pub fn normalise(mut self) -> Result<Self, String> {
+        if let Some(o) = &self.outcome
+            && !OUTCOMES.contains(&o.as_str())
+        {
+            return Err(format!(
+                "outcome {o:?} is not one of {}",
+                OUTCOMES.join(", ")
+            ));
+        }
         for t in [&mut self.since, &mut self.until].into_iter().flatten() {
             let parsed = humantime::parse_rfc3339_weak(t)
                 .map_err(|e| format!("{t:?} is not an RFC 3339 time: {e}"))?;

@@ -75,6 +75,12 @@ impl Checker {
     }
 
     /// Take a token from every bucket that applies, or refuse.
+    /// A failed authentication from `source`; `Err(retry_after_secs)` once
+    /// that source is over `rate.auth_failures_per_minute`.
+    pub fn auth_failure(&self, source: &str) -> Result<(), u64> {
+        self.rate.auth_failure(source)
+    }
+
     pub fn rate(&self, skill: &str, caller: &str) -> Result<(), CheckError> {
         self.rate
             .acquire(skill, caller)

@@ -1,5 +1,6 @@
-//! Token-bucket rate limits: per skill, per caller and global. A bucket
-//! holds up to one minute's allowance and refills continuously.
+//! Token-bucket rate limits: per skill, per caller and global, and for
+//! failed authentications per source address. A bucket holds up to one
+//! minute's allowance and refills continuously.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -48,6 +49,8 @@ pub enum Scope {
     Caller,
     Skill,
     Global,
+    /// Failed authentications from one source address.
+    Source,
 }
 
 impl Scope {
@@ -56,6 +59,7 @@ impl Scope {
             Scope::Caller => "caller",
             Scope::Skill => "skill",
             Scope::Global => "global",
+            Scope::Source => "source",
         }
     }
 }
@@ -65,6 +69,7 @@ struct Buckets {
     global: Option<Bucket>,
     skills: HashMap<String, Bucket>,
     callers: HashMap<String, Bucket>,
+    sources: HashMap<String, Bucket>,
 }
 
 /// All buckets of one host.
@@ -102,6 +107,7 @@ impl RateLimiter {
             global,
             skills,
             callers,
+            ..
         } = &mut *b;
         for map in [&mut *skills, &mut *callers] {
             if map.len() >= MAX_TRACKED {
@@ -136,6 +142,39 @@ impl RateLimiter {
         }
         Ok(())
     }
+
+    /// A failed authentication from `source`: take a token from its bucket
+    /// (`rate.auth_failures_per_minute`), or `Err(retry_after_secs)` when
+    /// the source has failed too often. Successful authentications never
+    /// come here, so a valid token is never slowed by someone else's
+    /// failures from the same address.
+    pub fn auth_failure(&self, source: &str) -> Result<(), u64> {
+        let now = Instant::now();
+        let mut b = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if b.sources.len() >= MAX_TRACKED {
+            b.sources.retain(|_, bucket| {
+                bucket.refill(now);
+                bucket.tokens < bucket.capacity
+            });
+        }
+        // Still full of distinct failing sources: they share one bucket.
+        let key = if b.sources.len() >= MAX_TRACKED && !b.sources.contains_key(source) {
+            "*"
+        } else {
+            source
+        };
+        let rate = self.config.auth_failures_per_minute;
+        let bucket = b
+            .sources
+            .entry(key.to_string())
+            .or_insert_with(|| Bucket::new(rate, now));
+        bucket.refill(now);
+        if bucket.tokens < 1.0 {
+            return Err(bucket.wait_secs());
+        }
+        bucket.tokens -= 1.0;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -147,8 +186,22 @@ mod tests {
             per_skill_per_minute: skill,
             global_per_minute: global,
             per_caller_per_minute: caller,
+            auth_failures_per_minute: 3,
             skills: Default::default(),
         }
+    }
+
+    #[test]
+    fn auth_failures_are_limited_per_source() {
+        let r = RateLimiter::new(&config(100, 100, 100));
+        for _ in 0..3 {
+            r.auth_failure("10.0.0.1").unwrap();
+        }
+        let retry = r.auth_failure("10.0.0.1").unwrap_err();
+        assert!((1..=20).contains(&retry), "{retry}");
+        // Another source, and invocations, are unaffected.
+        r.auth_failure("10.0.0.2").unwrap();
+        r.acquire("a", "x").unwrap();
     }
 
     #[test]

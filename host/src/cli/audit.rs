@@ -49,14 +49,17 @@ pub fn run(ctx: &Context, cmd: AuditCommand) -> ExitCode {
         AuditCommand::Verify { json } => match audit::verify(&ctx.data_dir) {
             Ok(v) => {
                 if json {
-                    println!(
+                    outln!(
                         "{}",
                         json!({ "ok": true, "records": v.records, "first_seq": v.first_seq, "last_seq": v.last_seq, "segments": v.segments })
                     );
                 } else {
-                    println!(
+                    outln!(
                         "audit log ok: {} records (seq {}..={}) in {} segment(s)",
-                        v.records, v.first_seq, v.last_seq, v.segments
+                        v.records,
+                        v.first_seq,
+                        v.last_seq,
+                        v.segments
                     );
                 }
                 ExitCode::SUCCESS
@@ -104,13 +107,13 @@ pub fn run(ctx: &Context, cmd: AuditCommand) -> ExitCode {
                 }
             };
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&shown).expect("records serialise")
                 );
             } else {
                 for r in &shown {
-                    println!(
+                    outln!(
                         "{} #{} {} {} {} actor={} skill={}",
                         r.ts,
                         r.seq,

@@ -1,5 +1,20 @@
 //! The `skillhost` command line.
 
+/// `print!` to stdout; a reader that went away (`skillhost … | head`)
+/// ends the process quietly with status 0 instead of a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*), false)
+    };
+}
+
+/// `println!` to stdout, quiet on a closed pipe like [`out!`].
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*), true)
+    };
+}
+
 mod audit;
 mod input;
 mod invoke;
@@ -17,6 +32,30 @@ use serde_json::json;
 
 use crate::codes;
 use crate::config::HostConfig;
+
+/// Write to stdout; exit 0 at once if the reader closed the pipe.
+pub(crate) fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout
+        .write_fmt(args)
+        .and_then(|()| {
+            if newline {
+                stdout.write_all(b"\n")
+            } else {
+                Ok(())
+            }
+        })
+        .and_then(|()| stdout.flush());
+    match written {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => {
+            eprintln!("skillhost: cannot write to stdout: {e}");
+            std::process::exit(1);
+        }
+    }
+}
 
 /// Name of the config file looked for in the data dir.
 pub const CONFIG_FILE: &str = "skillhost.toml";
@@ -116,12 +155,12 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Command::Config => {
-            print!("{}", ctx.config.to_toml());
+            out!("{}", ctx.config.to_toml());
             ExitCode::SUCCESS
         }
         Command::Codes => {
             for (code, meaning) in codes::ALL {
-                println!("{code}\t{meaning}");
+                outln!("{code}\t{meaning}");
             }
             ExitCode::SUCCESS
         }

@@ -98,7 +98,7 @@ fn digest(raw: &str) -> Result<ModuleDigest, ExitCode> {
 }
 
 fn print_json<T: serde::Serialize>(value: &T) {
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(value).expect("records serialise")
     );
@@ -131,17 +131,18 @@ fn run_inner(ctx: &Context, cmd: SkillCommand) -> Result<(), ExitCode> {
             } else {
                 match &added {
                     Added::Pending(_) => {
-                        println!("added a pending version; review it before approving:\n")
+                        outln!("added a pending version; review it before approving:\n")
                     }
                     Added::Unchanged(_) => {
-                        println!("these exact bytes are already registered; nothing changed:\n")
+                        outln!("these exact bytes are already registered; nothing changed:\n")
                     }
                 }
-                print!("{}", print::review(v));
+                out!("{}", print::review(v));
                 if v.state == crate::registry::VersionState::Pending {
-                    println!(
+                    outln!(
                         "\napprove with: skillhost skill approve {} --digest {}",
-                        v.name, v.digest
+                        v.name,
+                        v.digest
                     );
                 }
             }
@@ -172,7 +173,7 @@ fn run_inner(ctx: &Context, cmd: SkillCommand) -> Result<(), ExitCode> {
             if a.json {
                 print_json(&ReviewedVersion::from(v));
             } else {
-                println!(
+                outln!(
                     "approved {} {} ({})",
                     v.name,
                     v.declared.version.escape_debug(),
@@ -184,31 +185,31 @@ fn run_inner(ctx: &Context, cmd: SkillCommand) -> Result<(), ExitCode> {
             let v = rt
                 .block_on(host.reject(&name, &digest(&raw)?, who))
                 .map_err(|e| fail(&e.to_json()))?;
-            println!("rejected {} ({})", v.name, v.digest);
+            outln!("rejected {} ({})", v.name, v.digest);
         }
         SkillCommand::Revoke { name, digest: raw } => {
             let d = raw.as_deref().map(digest).transpose()?;
             let v = rt
                 .block_on(host.revoke(&name, d.as_ref(), who))
                 .map_err(|e| fail(&e.to_json()))?;
-            println!("revoked {} ({})", v.name, v.digest);
+            outln!("revoked {} ({})", v.name, v.digest);
         }
         SkillCommand::Disable { name } => {
             rt.block_on(host.set_disabled(&name, true, who))
                 .map_err(|e| fail(&e.to_json()))?;
-            println!("disabled {name}");
+            outln!("disabled {name}");
         }
         SkillCommand::Enable { name } => {
             rt.block_on(host.set_disabled(&name, false, who))
                 .map_err(|e| fail(&e.to_json()))?;
-            println!("enabled {name}");
+            outln!("enabled {name}");
         }
         SkillCommand::List { json } => {
             let skills = host.list().map_err(|e| fail(&e.to_json()))?;
             if json {
                 print_json(&skills);
             } else {
-                print!("{}", print::list(&skills));
+                out!("{}", print::list(&skills));
             }
         }
         SkillCommand::Show { name, json } => {
@@ -226,13 +227,13 @@ fn run_inner(ctx: &Context, cmd: SkillCommand) -> Result<(), ExitCode> {
                 .expect("records serialise");
                 print_json(&shown);
             } else {
-                println!(
+                outln!(
                     "{}{}\n",
                     skill.name,
                     if skill.disabled { " (disabled)" } else { "" }
                 );
                 for v in &skill.versions {
-                    println!("{}", print::review(v));
+                    outln!("{}", print::review(v));
                 }
             }
         }

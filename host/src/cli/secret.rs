@@ -93,7 +93,7 @@ fn run_inner(ctx: &Context, cmd: SecretCommand) -> Result<(), ExitCode> {
         let key = MasterKey::generate();
         key.write_new(&path)
             .map_err(|e| fail(&json!({ "code": e.code(), "message": e.to_string() })))?;
-        println!("created master key {} in {}", key.id(), path.display());
+        outln!("created master key {} in {}", key.id(), path.display());
         return Ok(());
     }
     let rt = runtime()?;
@@ -111,24 +111,27 @@ fn run_inner(ctx: &Context, cmd: SecretCommand) -> Result<(), ExitCode> {
             let value = read_value()?;
             rt.block_on(host.set_secret(&skill, &name, value, &allow_host, who))
                 .map_err(|e| fail(&e.to_json()))?;
-            println!("set {name} for {skill}");
+            outln!("set {name} for {skill}");
         }
         SecretCommand::List { skill, json } => {
             let list = host
                 .list_secrets(skill.as_deref())
                 .map_err(|e| fail(&e.to_json()))?;
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&list).expect("summaries serialise")
                 );
             } else {
-                println!(
+                outln!(
                     "{:<20} {:<20} {:<12} {:<21} HOSTS",
-                    "SKILL", "NAME", "VALUE", "UPDATED"
+                    "SKILL",
+                    "NAME",
+                    "VALUE",
+                    "UPDATED"
                 );
                 for s in list {
-                    println!(
+                    outln!(
                         "{:<20} {:<20} {:<12} {:<21} {}",
                         s.skill,
                         s.name,
@@ -149,7 +152,7 @@ fn run_inner(ctx: &Context, cmd: SecretCommand) -> Result<(), ExitCode> {
                     "message": format!("{skill} has no secret named {name}"),
                 })));
             }
-            println!("removed {name} from {skill}");
+            outln!("removed {name} from {skill}");
         }
         SecretCommand::RotateKey { new_key_file } => {
             let new_key = MasterKey::from_file(&new_key_file)
@@ -157,7 +160,7 @@ fn run_inner(ctx: &Context, cmd: SecretCommand) -> Result<(), ExitCode> {
             let n = rt
                 .block_on(host.rotate_key(&new_key, who))
                 .map_err(|e| fail(&e.to_json()))?;
-            println!(
+            outln!(
                 "re-encrypted {n} secret(s) under key {}; now use {} as the master key",
                 new_key.id(),
                 new_key_file.display()

@@ -66,7 +66,7 @@ pub fn run(ctx: &Context, cmd: TokenCommand) -> ExitCode {
             };
             match rt.block_on(host.create_token(&name, role, skills, expires, &ctx.actor)) {
                 Ok(t) => {
-                    println!("{}", t.token.as_str());
+                    outln!("{}", t.token.as_str());
                     eprintln!(
                         "token {} ({}) created; it is shown only this once",
                         t.record.name,
@@ -80,13 +80,13 @@ pub fn run(ctx: &Context, cmd: TokenCommand) -> ExitCode {
         TokenCommand::List { json } => match host.list_tokens() {
             Ok(list) => {
                 if json {
-                    println!(
+                    outln!(
                         "{}",
                         serde_json::to_string_pretty(&list).expect("records serialise")
                     );
                 } else {
                     for t in list {
-                        println!(
+                        outln!(
                             "{:<20} {:<8} skills={} expires={} {}",
                             t.name,
                             t.role.as_str(),
@@ -106,7 +106,7 @@ pub fn run(ctx: &Context, cmd: TokenCommand) -> ExitCode {
         },
         TokenCommand::Revoke { name } => match rt.block_on(host.revoke_token(&name, &ctx.actor)) {
             Ok(()) => {
-                println!("revoked {name}");
+                outln!("revoked {name}");
                 ExitCode::SUCCESS
             }
             Err(e) => fail(&e.to_json()),

@@ -3,10 +3,13 @@
 //! SDK (`rmcp`).
 //!
 //! - `tools/list` answers the runnable skills the caller may use, with each
-//!   skill's input schema as `inputSchema` and its description.
+//!   skill's input schema as `inputSchema` and its description ([`tools`]:
+//!   a non-object input is wrapped as `{"input": …}`; schemas are
+//!   published in the portable form of [`schema`]).
 //! - `tools/call` is [`Host::invoke`] — the one checker pipeline. A refused
 //!   or failed call is a tool error (`isError: true`) whose text and
-//!   `structuredContent` carry the stable `code`.
+//!   `_meta["skillhost/error"]` carry the stable `code`; it never has
+//!   `structuredContent`.
 //! - `notifications/tools/list_changed` is sent when the runnable set
 //!   changes (approve, revoke, disable, enable — from any process).
 //! - There are no other tools: nothing in MCP can add, approve or grant.
@@ -14,31 +17,36 @@
 //! Authentication: stdio takes the token from `SKILLHOST_TOKEN` and checks
 //! it again on every request, so revoking or expiring it takes effect at
 //! once; over HTTP every request carries `Authorization: Bearer skh_…`,
-//! checked before the request reaches MCP.
+//! checked before the request reaches MCP, and every transport error is a
+//! JSON-RPC error with a stable code ([`transport`]). HTTP sessions belong
+//! to their token, are capped, and end when the token is revoked
+//! ([`sessions`]).
+
+pub mod schema;
+pub mod sessions;
+pub mod tools;
+pub mod transport;
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Extensions,
-    Implementation, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
-    Tool,
+    CallToolRequestParams, CallToolResponse, Extensions, Implementation, ListToolsResult,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::{NotificationContext, RequestContext, RoleServer};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::session::local::SessionConfig;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData as McpError, ServerHandler};
-use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
 
-use crate::api::{ApiError, AppState};
 use crate::auth::{AuthError, Caller};
+use crate::checker::CheckError;
 use crate::config::ServerConfig as HttpServerConfig;
 use crate::embed::Host;
-use crate::skill_host::{HostError, SkillInfo};
+use crate::skill_host::HostError;
+use sessions::Sessions;
 
 /// The environment variable `skillhost mcp` reads its token from.
 pub const TOKEN_ENV: &str = "SKILLHOST_TOKEN";
@@ -93,32 +101,6 @@ fn protocol_error(e: &HostError) -> McpError {
     McpError::invalid_request(e.to_string(), Some(e.to_json()))
 }
 
-fn tool(skill: SkillInfo) -> Tool {
-    let schema = |v: &Value| v.as_object().cloned();
-    let mut tool = Tool::new(
-        skill.name,
-        skill.description,
-        Arc::new(schema(&skill.input_schema).unwrap_or_default()),
-    );
-    // Declare an output schema only when it promises an object: MCP
-    // carries structured results as objects.
-    if let Some(out) = skill.output_schema.as_ref()
-        && out.get("type") == Some(&json!("object"))
-        && let Some(obj) = schema(out)
-    {
-        tool = tool.with_raw_output_schema(Arc::new(obj));
-    }
-    tool
-}
-
-/// A tool error whose text is the JSON error (with `code`) and whose
-/// structured content is the same object.
-fn tool_error(error: Value) -> CallToolResult {
-    let mut result = CallToolResult::error(vec![ContentBlock::text(error.to_string())]);
-    result.structured_content = Some(error);
-    result
-}
-
 impl ServerHandler for SkillTools {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
@@ -145,7 +127,7 @@ impl ServerHandler for SkillTools {
             .map_err(|e| protocol_error(&e))?;
         let skills = self.host.skills(&caller).map_err(|e| protocol_error(&e))?;
         Ok(ListToolsResult::with_all_items(
-            skills.into_iter().map(tool).collect(),
+            skills.into_iter().map(tools::tool).collect(),
         ))
     }
 
@@ -156,24 +138,40 @@ impl ServerHandler for SkillTools {
     ) -> Result<CallToolResponse, McpError> {
         let caller = match self.caller(&context.extensions).await {
             Ok(c) => c,
-            Err(e) => return Ok(tool_error(e.to_json()).into()),
+            Err(e) => return Ok(tools::error_result(e.to_json()).into()),
         };
-        let input = Value::Object(request.arguments.unwrap_or_default()).to_string();
+        let arguments = request.arguments.unwrap_or_default();
+        // A wrapped tool takes the skill's input as `input`. Its schema is
+        // the skill's, so look it up only among what this caller may see;
+        // anything else goes to the pipeline, which refuses and audits it.
+        let wrapped = self
+            .host
+            .skills(&caller)
+            .ok()
+            .and_then(|all| all.into_iter().find(|s| s.name == request.name));
+        let input = match wrapped {
+            Some(skill) => match tools::input_for(&skill, arguments) {
+                Ok(input) => input,
+                Err(tools::NotWrapped(why)) => {
+                    let e = HostError::Check(CheckError::InputSchema { errors: vec![why] });
+                    let e = self
+                        .host
+                        .refused(&caller.name, &request.name, None, None, e)
+                        .await;
+                    return Ok(tools::error_result(e.to_json()).into());
+                }
+            },
+            None => serde_json::Value::Object(arguments).to_string(),
+        };
         // Cancellation-safe: a client that goes away does not cut the
         // invocation short, so its audit record is always written.
         let invocation = match self.host.invoke(&request.name, &input, &caller).await {
             Ok(invocation) => invocation,
-            Err(e) => return Ok(tool_error(e.to_json()).into()),
+            Err(e) => return Ok(tools::error_result(e.to_json()).into()),
         };
         Ok(match invocation.result {
-            Ok(output) => {
-                let mut result = CallToolResult::success(vec![ContentBlock::text(output.clone())]);
-                if let Ok(value @ Value::Object(_)) = serde_json::from_str::<Value>(&output) {
-                    result.structured_content = Some(value);
-                }
-                result
-            }
-            Err(e) => tool_error(e.to_json()),
+            Ok(output) => tools::output_result(output),
+            Err(e) => tools::error_result(e.to_json()),
         }
         .into())
     }
@@ -215,48 +213,71 @@ pub async fn serve_stdio(host: Host, token: String) -> Result<(), String> {
     Ok(())
 }
 
-/// The Streamable HTTP service for `/mcp`. `cancel` ends every session (on
-/// shutdown).
+/// The Streamable HTTP service for `/mcp` and its session table. `cancel`
+/// ends every session (on shutdown).
 pub fn http_service(
     host: &Host,
     config: &HttpServerConfig,
     cancel: CancellationToken,
-) -> HttpService {
+) -> (HttpService, Arc<Sessions>) {
+    let idle = std::time::Duration::from_millis(config.mcp_session_idle_ms);
+    let mut manager = LocalSessionManager::default();
+    let mut session_config = SessionConfig::default();
+    session_config.keep_alive = Some(idle);
+    manager.session_config = session_config;
+    let manager = Arc::new(manager);
+    let sessions = Arc::new(Sessions::new(
+        manager.clone(),
+        config.mcp_sessions_per_token as usize,
+        config.mcp_sessions_total as usize,
+        idle,
+    ));
+    let limit = max_body(host);
     let host = host.clone();
-    let limit = host.config().limits.input_bytes as usize;
-    StreamableHttpService::new(
+    let service = StreamableHttpService::new(
         move || {
             Ok(SkillTools {
                 host: host.clone(),
                 identity: Identity::PerRequest,
             })
         },
-        Arc::new(LocalSessionManager::default()),
+        manager,
         StreamableHttpServerConfig::default()
             .with_allowed_hosts(config.mcp_allowed_hosts.clone())
             .with_cancellation_token(cancel)
-            // A JSON-RPC envelope around an input at the input cap.
-            .with_max_request_body_bytes(limit + 64 * 1024),
-    )
+            .with_max_request_body_bytes(limit),
+    );
+    (service, sessions)
 }
 
-/// Middleware in front of `/mcp`: authenticate the bearer token (401 and an
-/// `auth.failure` record otherwise) and hand the [`Caller`] to the handler.
-pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let (mut parts, body) = req.into_parts();
-    match <crate::api::Authed as axum::extract::FromRequestParts<AppState>>::from_request_parts(
-        &mut parts, &state,
-    )
-    .await
-    {
-        Ok(crate::api::Authed(caller)) => {
-            parts.extensions.insert(caller);
-            req = Request::from_parts(parts, body);
-            next.run(req).await
+/// The largest `/mcp` POST body: a JSON-RPC envelope around an input at
+/// the input cap.
+pub fn max_body(host: &Host) -> usize {
+    host.config().limits.input_bytes as usize + 64 * 1024
+}
+
+/// End the sessions that are idle or whose token is no longer live, every
+/// [`sessions::SWEEP`], until `cancel`.
+pub fn sweep_sessions(host: &Host, sessions: Arc<Sessions>, cancel: CancellationToken) {
+    let host = host.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(sessions::SWEEP);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = cancel.cancelled() => {
+                    sessions.close_all().await;
+                    return;
+                }
+            }
+            let ended = sessions.sweep(|token| host.token_is_live(token)).await;
+            if ended > 0 {
+                tracing::info!(
+                    ended,
+                    "MCP sessions ended (idle, or their token was revoked or expired)"
+                );
+            }
         }
-        Err(e) => {
-            let e: ApiError = e;
-            e.into_response()
-        }
-    }
+    });
 }

@@ -113,7 +113,8 @@ impl SkillHost {
     }
 
     /// Poll the registry every [`POLL`] for decisions made by other
-    /// processes, for as long as `host` is alive elsewhere.
+    /// processes (and write the summaries of repeated refusals whose
+    /// interval ended), for as long as `host` is alive elsewhere.
     pub fn watch_registry(host: &Arc<SkillHost>) -> tokio::task::JoinHandle<()> {
         let weak = Arc::downgrade(host);
         let _ = host.notice_changes();
@@ -125,6 +126,10 @@ impl SkillHost {
                 let Some(host) = weak.upgrade() else { return };
                 if let Err(e) = host.notice_changes() {
                     tracing::warn!(code = e.code(), "cannot re-read the registry: {e}");
+                }
+                // Summaries of repeated refusals whose interval ended.
+                if let Err(e) = host.flush_repeats(false).await {
+                    tracing::warn!(code = e.code(), "cannot write a repeat summary: {e}");
                 }
             }
         })

@@ -84,35 +84,23 @@ impl SkillHost {
     }
 
     /// Authenticate a presented token. Failures are audited as
-    /// `auth.failure` with the reason, never with the token.
+    /// `auth.failure` with the reason, never with the token (aggregated
+    /// when they repeat: see [`authenticate_from`](Self::authenticate_from)).
     pub async fn authenticate(&self, presented: &str) -> Result<Caller, HostError> {
-        let result = match crate::auth::split(presented) {
+        self.authenticate_from(presented, super::repeats::LOCAL)
+            .await
+    }
+
+    /// Check a presented token, without auditing.
+    pub(super) fn check_token(&self, presented: &str) -> Result<Caller, HostError> {
+        match crate::auth::split(presented) {
             None => Err(AuthError::Failure {
                 reason: "malformed",
-            }),
+            }
+            .into()),
             Some((id, secret)) => {
                 let record = self.registry.tokens().token(id)?;
-                crate::auth::check(record.as_ref(), secret, &audit_time())
-            }
-        };
-        match result {
-            Ok(caller) => Ok(caller),
-            Err(e) => {
-                let reason = match &e {
-                    AuthError::Failure { reason } => *reason,
-                    _ => "error",
-                };
-                self.metrics.auth_failure();
-                self.record(AuditEvent {
-                    kind: "auth".into(),
-                    code: e.code().into(),
-                    outcome: "denied".into(),
-                    actor: "unauthenticated".into(),
-                    detail: json!({ "reason": reason }),
-                    ..AuditEvent::default()
-                })
-                .await?;
-                Err(e.into())
+                Ok(crate::auth::check(record.as_ref(), secret, &audit_time())?)
             }
         }
     }

@@ -266,14 +266,17 @@ impl SkillHost {
     pub async fn forbidden(&self, caller: &str, what: String) -> HostError {
         let e: HostError = AuthError::Forbidden(what).into();
         let recorded = self
-            .record(AuditEvent {
-                kind: "auth".into(),
-                code: e.code().into(),
-                outcome: "denied".into(),
-                actor: caller.into(),
-                detail: e.to_json(),
-                ..AuditEvent::default()
-            })
+            .record_repeatable(
+                AuditEvent {
+                    kind: "auth".into(),
+                    code: e.code().into(),
+                    outcome: "denied".into(),
+                    actor: caller.into(),
+                    detail: e.to_json(),
+                    ..AuditEvent::default()
+                },
+                super::repeats::LOCAL,
+            )
             .await;
         match recorded {
             Ok(()) => e,
@@ -296,21 +299,26 @@ impl SkillHost {
     ) -> HostError {
         tracing::info!(code = error.code(), "invocation refused");
         self.metrics.invocation("denied", error.code(), None);
-        let recorded = self
-            .record(AuditEvent {
-                kind: "invoke".into(),
-                code: error.code().into(),
-                outcome: "denied".into(),
-                actor: caller.into(),
-                skill: Some(name.into()),
-                digest: digest.map(|d| d.to_string()),
-                metrics: Metrics {
-                    input_sha256,
-                    ..Metrics::default()
-                },
-                detail: error.to_json(),
-            })
-            .await;
+        let event = AuditEvent {
+            kind: "invoke".into(),
+            code: error.code().into(),
+            outcome: "denied".into(),
+            actor: caller.into(),
+            skill: Some(name.into()),
+            digest: digest.map(|d| d.to_string()),
+            metrics: Metrics {
+                input_sha256,
+                ..Metrics::default()
+            },
+            detail: error.to_json(),
+        };
+        // Refusals anyone can repeat cheaply are aggregated; the others
+        // (a schema refusal, an oversized input) are recorded one by one.
+        let recorded = if super::repeats::is_repeatable(error.code()) {
+            self.record_repeatable(event, super::repeats::LOCAL).await
+        } else {
+            self.record(event).await
+        };
         match recorded {
             Ok(()) => error,
             Err(e) => e.into(),

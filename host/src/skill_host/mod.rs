@@ -31,6 +31,7 @@ mod changes;
 mod credentials;
 mod invoke;
 mod owner;
+mod repeats;
 
 pub use changes::{POLL, SkillInfo};
 
@@ -166,6 +167,8 @@ pub struct SkillHost {
     metrics: crate::metrics::Metrics,
     /// Where the durable audit log lives (`None`: in memory).
     data_dir: Option<std::path::PathBuf>,
+    /// Repeated refusals being counted (see [`crate::audit::repeats`]).
+    repeats: crate::audit::repeats::Repeats,
 }
 
 impl std::fmt::Debug for SkillHost {
@@ -203,6 +206,7 @@ impl SkillHost {
             changes: changes::Changes::new(),
             metrics: crate::metrics::Metrics::default(),
             data_dir: Some(data_dir.to_path_buf()),
+            repeats: repeats_for(config),
         };
         host.notice_changes()?;
         Ok(host)
@@ -234,6 +238,7 @@ impl SkillHost {
             changes: changes::Changes::new(),
             metrics: crate::metrics::Metrics::default(),
             data_dir: None,
+            repeats: repeats_for(config),
         };
         host.notice_changes()?;
         Ok(host)
@@ -356,6 +361,12 @@ impl SkillHost {
     fn name(raw: &str) -> Result<SkillName, HostError> {
         SkillName::parse(raw).map_err(|reason| RegistryError::invalid_name(raw, reason).into())
     }
+}
+
+fn repeats_for(config: &HostConfig) -> crate::audit::repeats::Repeats {
+    crate::audit::repeats::Repeats::new(std::time::Duration::from_secs(
+        config.audit.repeat_interval_secs,
+    ))
 }
 
 /// Decision time for registry records (RFC 3339, UTC).
