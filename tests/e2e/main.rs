@@ -6,6 +6,7 @@
 
 mod common;
 
+mod abuse;
 mod adversarial;
 mod api;
 mod api_robustness;

@@ -91,7 +91,9 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 pub const MAX_HEADERS: usize = 64;
 /// Connections beyond `server.max_connections` that are still accepted,
-/// to answer `/healthz` (and nothing else) once and close.
+/// for one request each: `/healthz` is answered at once, anything else
+/// when a regular slot frees (503 `rate.busy` after
+/// `server.request_timeout_ms`).
 pub const HEALTH_RESERVE: usize = 8;
 /// How long a reserved connection may take to send its request.
 const RESERVE_HEADER_TIMEOUT: Duration = Duration::from_secs(1);
@@ -165,20 +167,6 @@ fn router_with(state: AppState, mcp: crate::mcp::HttpService, mcp_state: McpStat
         }))
         .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn(head_limits))
-}
-
-/// The routes of a reserved connection: `/healthz`, and 503 `rate.busy`
-/// for everything else.
-fn reserve_router() -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .fallback(|| async {
-            ApiError::new(
-                codes::RATE_BUSY,
-                "the server has its maximum of connections open; only /healthz is answered now",
-            )
-        })
-        .layer(middleware::from_fn(json_errors))
 }
 
 /// Refuse a request line or headers over the limits, as JSON (hyper's own
@@ -339,9 +327,9 @@ pub async fn serve(
     };
     let connections = state.connections.clone();
     let app = router_with(state, mcp, mcp_state);
-    let reserve_app = reserve_router();
     let slots = Arc::new(Semaphore::new(config.max_connections as usize));
     let reserve = Arc::new(Semaphore::new(HEALTH_RESERVE));
+    let grace = Duration::from_millis(config.request_timeout_ms);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -379,18 +367,33 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let source = Source(peer.ip());
-        let router = if reserved {
-            reserve_app.clone()
-        } else {
-            app.clone()
-        };
+        let router = app.clone();
+        let main_slots = slots.clone();
         let service =
             hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(source);
                 let mut router = router.clone();
+                let main_slots = main_slots.clone();
                 async move {
                     use tower_service::Service as _;
-                    router.call(req.map(axum::body::Body::new)).await
+                    let req = req.map(axum::body::Body::new);
+                    // A reserved connection answers `/healthz` at once; any other
+                    // request waits for a regular slot, up to the request timeout.
+                    let _borrowed = if reserved && req.uri().path() != "/healthz" {
+                        match tokio::time::timeout(grace, main_slots.acquire_owned()).await {
+                            Ok(Ok(permit)) => Some(permit),
+                            _ => {
+                                return Ok(ApiError::new(
+                                codes::RATE_BUSY,
+                                "the server has its maximum of connections open; try again shortly",
+                            )
+                            .into_response());
+                            }
+                        }
+                    } else {
+                        None
+                    };
+                    router.call(req).await
                 }
             });
         let builder = if reserved { &reserve_http } else { &http };
@@ -414,7 +417,6 @@ pub async fn serve(
     if let Err(e) = host.flush_repeats(true).await {
         tracing::warn!(code = e.code(), "cannot write the repeat summaries: {e}");
     }
-    let grace = Duration::from_millis(config.request_timeout_ms);
     if tokio::time::timeout(grace, graceful.shutdown())
         .await
         .is_err()
