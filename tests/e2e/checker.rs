@@ -190,10 +190,14 @@ async fn limits_hold_under_1000_concurrent_invocations() {
         host.engine().stats().peak_in_flight() <= 4,
         "the concurrency cap holds"
     );
-    let invokes = audit_records(dir.path())
+    // Every invocation is audited: one by one, or — for the repeated
+    // refusals — counted in a summary once their interval ends.
+    host.flush_repeats(true).await.unwrap();
+    let invokes: u64 = audit_records(dir.path())
         .into_iter()
         .filter(|r| r["type"] == "invoke")
-        .count();
+        .map(|r| r["detail"]["repeats"].as_u64().unwrap_or(1))
+        .sum();
     assert_eq!(invokes, 1000, "every invocation is audited");
     skillhost::audit::verify(dir.path()).unwrap();
 }
@@ -358,6 +362,7 @@ async fn a_full_disk_fails_closed() {
     let d = dir.path();
     let config = HostConfig {
         egress: crate::egress::egress_config(&n.ca_file, true),
+        rate: unlimited(),
         ..HostConfig::default()
     };
     std::fs::write(d.join("skillhost.toml"), config.to_toml()).unwrap();
@@ -374,7 +379,8 @@ async fn a_full_disk_fails_closed() {
             .len()
             < 80 * 1024
         {
-            let _ = host.invoke("nope", "{}", "filler").await;
+            // (Not an unknown skill: repeats of those are aggregated.)
+            let _ = host.invoke(&name, "not json", "filler").await;
         }
     }
 
@@ -430,5 +436,113 @@ fn tracing_shows_stages_but_never_inputs() {
     assert!(
         !stderr.contains("INPUT-CONTENT-7f3a"),
         "the input leaked into logs: {stderr}"
+    );
+}
+
+fn unlimited() -> RateConfig {
+    RateConfig {
+        per_skill_per_minute: 1_000_000,
+        global_per_minute: 1_000_000,
+        per_caller_per_minute: 1_000_000,
+        ..RateConfig::default()
+    }
+}
+
+/// A tmpfs of `size` mounted on a fresh directory, unmounted on drop.
+struct Tmpfs(tempfile::TempDir);
+
+impl Tmpfs {
+    fn mount(size: &str) -> Option<Tmpfs> {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return Some(Tmpfs(dir));
+        }
+        // scripts/test.sh sets this, so CI cannot skip it by accident.
+        assert!(
+            std::env::var_os("SKILLHOST_REQUIRE_TMPFS").is_none(),
+            "cannot mount a tmpfs (root needed) and SKILLHOST_REQUIRE_TMPFS is set"
+        );
+        eprintln!("SKIPPED: cannot mount a tmpfs here (not root)");
+        None
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.0.path()).status();
+    }
+}
+
+#[tokio::test]
+async fn on_a_filling_disk_no_request_leaves_without_its_audit_record() {
+    let n = crate::egress::net();
+    let api = crate::egress::json_api();
+    let Some(fs) = Tmpfs::mount("8m") else { return };
+    let d = fs.0.path().join("data");
+    std::fs::create_dir(&d).unwrap();
+    let config = HostConfig {
+        egress: crate::egress::egress_config(&n.ca_file, true),
+        rate: unlimited(),
+        ..HostConfig::default()
+    };
+    let host = host_with(&d, config).await;
+    let name = approved(&host, "item_stats").await;
+    assert_eq!(
+        code_of(&host.invoke(&name, r#"{"tag":"tools"}"#, "c").await),
+        codes::OK
+    );
+    // Fill the disk to the last byte.
+    let filler_path = fs.0.path().join("filler");
+    let mut filler = std::fs::File::create(&filler_path).unwrap();
+    let chunk = vec![0u8; 4096];
+    let mut size = 0u64;
+    while std::io::Write::write_all(&mut filler, &chunk).is_ok() {
+        size += 4096;
+    }
+    drop(filler);
+    let hits_before = api.hits();
+    let mut unavailable = 0;
+    let mut ran = 0;
+    // Free one page at a time: each time there is room for a few records,
+    // and the disk fills again at a different point of an invocation.
+    for _ in 0..12 {
+        size = size.saturating_sub(4096);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&filler_path)
+            .unwrap()
+            .set_len(size)
+            .unwrap();
+        for _ in 0..20 {
+            match code_of(&host.invoke(&name, r#"{"tag":"tools"}"#, "c").await) {
+                codes::AUDIT_UNAVAILABLE => {
+                    unavailable += 1;
+                    break;
+                }
+                _ => ran += 1,
+            }
+        }
+    }
+    assert!(unavailable > 0, "the disk never filled");
+    let arrived = api.hits() - hits_before;
+    // Every request that reached the server is on the record, written
+    // before it was sent.
+    let mut recorded = 0;
+    for segment in skillhost::audit::segments(&d.join("audit")).unwrap() {
+        let text = String::from_utf8_lossy(&std::fs::read(segment).unwrap()).into_owned();
+        recorded += text
+            .lines()
+            .filter(|l| l.ends_with('}') && l.contains(r#""type":"egress.start""#))
+            .count();
+    }
+    // The first invocation (before the filler) is not counted in `arrived`.
+    assert!(
+        arrived < recorded,
+        "{arrived} requests arrived, {recorded} egress.start records ({ran} ran, {unavailable} refused)"
     );
 }

@@ -63,6 +63,8 @@ pub enum EgressDenial {
     TooManyRequests(u32),
     #[error("{0}")]
     BadMethod(String),
+    #[error("the attempt could not be put on the audit record, so nothing was sent: {0}")]
+    AuditUnavailable(String),
     #[error("the URL could not be parsed")]
     BadUrl,
     #[error("scheme `{0}` is not allowed for this destination")]
@@ -109,6 +111,7 @@ impl EgressDenial {
             EgressDenial::ConnectFailed => codes::EGRESS_CONNECT_FAILED,
             EgressDenial::UnsupportedEncoding(_) => codes::EGRESS_UNSUPPORTED_ENCODING,
             EgressDenial::Secret(e) => e.code(),
+            EgressDenial::AuditUnavailable(_) => codes::AUDIT_UNAVAILABLE,
         }
     }
 }
@@ -130,6 +133,17 @@ pub struct EgressEvent {
     pub secrets: Vec<String>,
 }
 
+/// Puts an egress attempt on the durable record before it is sent.
+pub trait EgressWitness: Send + Sync + std::fmt::Debug {
+    /// Record that `method` to `destination` is about to be sent; `Err`
+    /// (the record cannot be written) means it must not be.
+    fn before_send<'a>(
+        &'a self,
+        method: &'a str,
+        destination: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
+}
+
 /// Egress state of one invocation: its grants, its budget and its events.
 #[derive(Debug)]
 pub struct EgressSession {
@@ -140,6 +154,7 @@ pub struct EgressSession {
     deadline: Instant,
     events: Vec<EgressEvent>,
     redactor: Redactor,
+    witness: Option<Arc<dyn EgressWitness>>,
 }
 
 impl EgressSession {
@@ -159,7 +174,15 @@ impl EgressSession {
             deadline,
             events: Vec::new(),
             redactor: Redactor::default(),
+            witness: None,
         }
+    }
+
+    /// Put every attempt that passed the checks on the record before it is
+    /// sent (the host's audit log); without one, nothing is recorded early.
+    pub fn with_witness(mut self, witness: Option<Arc<dyn EgressWitness>>) -> Self {
+        self.witness = witness;
+        self
     }
 
     /// Allow the granted secrets to be injected into requests.
@@ -278,6 +301,14 @@ impl EgressSession {
             &mut headers,
             request.body.as_deref(),
         )?;
+        // On the durable record before anything leaves the host: a full
+        // disk refuses the request rather than send it unrecorded.
+        if let Some(witness) = &self.witness {
+            witness
+                .before_send(method.as_str(), destination)
+                .await
+                .map_err(EgressDenial::AuditUnavailable)?;
+        }
         let mut response = client
             .send(method, url, &headers, request.body, self.deadline)
             .await?;

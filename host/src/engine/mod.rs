@@ -369,7 +369,7 @@ impl LoadedSkill {
         limits: &Limits,
         destinations: &[Destination],
     ) -> Invocation {
-        self.invoke_with_secrets(input, limits, destinations, Arc::default())
+        self.invoke_with_secrets(input, limits, destinations, Arc::default(), None)
             .await
     }
 
@@ -380,6 +380,7 @@ impl LoadedSkill {
         limits: &Limits,
         destinations: &[Destination],
         secrets: Arc<SecretGrants>,
+        witness: Option<Arc<dyn crate::egress::EgressWitness>>,
     ) -> Invocation {
         if let Err(e) = sandbox::check_input(input, limits) {
             return Report {
@@ -394,6 +395,7 @@ impl LoadedSkill {
             client: (!destinations.is_empty()).then(|| self.egress.clone()),
             destinations: destinations.to_vec().into(),
             secrets,
+            witness,
         };
         self.call(
             limits,

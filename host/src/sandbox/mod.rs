@@ -171,6 +171,8 @@ pub struct EgressGrants {
     pub client: Option<Arc<EgressClient>>,
     pub destinations: Arc<[Destination]>,
     pub secrets: Arc<SecretGrants>,
+    /// Records each attempt before it is sent.
+    pub witness: Option<Arc<dyn crate::egress::EgressWitness>>,
 }
 
 fn new_store(
@@ -224,7 +226,8 @@ pub(crate) async fn call<T>(
         limits.http_requests,
         deadline,
     )
-    .with_secrets(grants.secrets.clone());
+    .with_secrets(grants.secrets.clone())
+    .with_witness(grants.witness.clone());
     let mut store = match new_store(engine, limits, &stdio, egress) {
         Ok(s) => s,
         Err(e) => {

@@ -149,6 +149,12 @@ impl SkillHost {
                 &ready.limits,
                 &ready.destinations,
                 ready.secrets.clone(),
+                Some(Arc::new(EgressStart {
+                    audit: self.audit.clone(),
+                    actor: caller.into(),
+                    skill: name.into(),
+                    digest: digest.clone(),
+                })),
             )
             .await;
         // The sandbox redacted logs and errors as they were made; the output
@@ -356,4 +362,37 @@ struct Ready {
     destinations: Vec<Destination>,
     secrets: Arc<SecretGrants>,
     _slot: OwnedSemaphorePermit,
+}
+
+/// Writes `egress.start` durably before a request leaves the host.
+#[derive(Debug)]
+struct EgressStart {
+    audit: Arc<crate::audit::AuditSink>,
+    actor: String,
+    skill: String,
+    digest: Option<String>,
+}
+
+impl crate::egress::EgressWitness for EgressStart {
+    fn before_send<'a>(
+        &'a self,
+        method: &'a str,
+        destination: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            self.audit
+                .record(AuditEvent {
+                    kind: "egress.start".into(),
+                    code: codes::OK.into(),
+                    outcome: "ok".into(),
+                    actor: self.actor.clone(),
+                    skill: Some(self.skill.clone()),
+                    digest: self.digest.clone(),
+                    detail: json!({ "method": method, "destination": destination }),
+                    ..AuditEvent::default()
+                })
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
 }

@@ -160,7 +160,7 @@ pub struct SkillHost {
     engine: SkillEngine,
     registry: Registry,
     checker: Checker,
-    audit: AuditSink,
+    audit: Arc<AuditSink>,
     loaded: Mutex<HashMap<ModuleDigest, Arc<LoadedSkill>>>,
     key: Option<MasterKey>,
     changes: changes::Changes,
@@ -188,7 +188,7 @@ impl SkillHost {
     /// cache and audit log all live there.
     pub async fn open(config: &HostConfig, data_dir: &Path) -> Result<Self, HostError> {
         let registry = Registry::open(data_dir)?;
-        let audit = AuditSink::open(data_dir, &config.audit).await?;
+        let audit = Arc::new(AuditSink::open(data_dir, &config.audit).await?);
         // No key is fine until a secret is used; a bad key is an error now.
         let key = match MasterKey::load(&data_dir.join(crate::secrets::key::FILE)) {
             Ok(k) => Some(k),
@@ -232,7 +232,7 @@ impl SkillHost {
             engine: SkillEngine::new(config, cache_dir, cache_key.as_ref())?,
             registry: Registry::ephemeral()?,
             checker: Checker::new(config),
-            audit: AuditSink::in_memory(),
+            audit: Arc::new(AuditSink::in_memory()),
             loaded: Mutex::default(),
             key: None,
             changes: changes::Changes::new(),
