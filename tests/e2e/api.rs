@@ -13,6 +13,8 @@ const SKILLS: &[&str] = &["echo", "word_stats", "panic", "busy_wait", "slow_echo
 
 /// Small caps so the limits are quick to reach.
 const CONFIG: &str = r#"
+[audit]
+repeat_interval_secs = 0
 [limits]
 timeout_ms = 1500
 input_bytes = 4096
@@ -371,12 +373,17 @@ async fn owner_endpoints_approve_revoke_disable_and_query_the_audit_log() {
     )
     .await;
     assert_eq!((a.status, a.code()), (400, codes::API_BAD_REQUEST));
+    // Not a digest at all: a bad request.
     let a = post(
         "/v1/owner/skills/word-stats/approve",
         &t.owner,
         r#"{"digest":"sha256:00"}"#,
     )
     .await;
+    assert_eq!((a.status, a.code()), (400, codes::API_BAD_REQUEST));
+    // A digest, but not of the pending version: a conflict.
+    let other = format!(r#"{{"digest":"sha256:{}"}}"#, "0".repeat(64));
+    let a = post("/v1/owner/skills/word-stats/approve", &t.owner, &other).await;
     assert_eq!((a.status, a.code()), (409, codes::REGISTRY_WRONG_DIGEST));
 
     let a = post(
@@ -433,7 +440,7 @@ async fn owner_endpoints_approve_revoke_disable_and_query_the_audit_log() {
     assert_eq!((a.status, a.code()), (404, codes::SKILL_REVOKED));
 
     let a = get(
-        "/v1/owner/audit?type=skill.approve&skill=word-stats",
+        "/v1/owner/audit?type=skill.approve&skill=word-stats&outcome=ok",
         &t.owner,
     )
     .await;

@@ -17,7 +17,8 @@ async fn two_hundred_concurrent_requests_are_all_answered_and_audited() {
     let t = prepare(dir.path(), &["echo"]).await;
     let s = Server::start(
         dir.path(),
-        "[rate]\nper_skill_per_minute = 100000\nglobal_per_minute = 100000\nper_caller_per_minute = 100000\n",
+        // Every refusal one by one, so each request has its own record.
+        "[audit]\nrepeat_interval_secs = 0\n[rate]\nper_skill_per_minute = 100000\nglobal_per_minute = 100000\nper_caller_per_minute = 100000\n",
     );
     let c = client();
     let url = invoke_url(&s, "echo");

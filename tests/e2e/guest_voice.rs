@@ -562,7 +562,8 @@ async fn mcp_calls(dir: &Path, transport: Vec<String>, inputs: &[Value]) -> Vec<
 /// holds the forged code.
 fn check_mcp_dropped(result: &Value, f: &Forged, at: &str) {
     assert_eq!(result["isError"], true, "{at}: {result}");
-    check_dropped(&result["structuredContent"], f, at);
+    assert!(result.get("structuredContent").is_none(), "{at}: {result}");
+    check_dropped(&result["_meta"]["skillhost/error"], f, at);
     let text = result["content"][0]["text"].as_str().unwrap();
     let from_text: Value = serde_json::from_str(text).unwrap();
     check_dropped(&from_text, f, &format!("{at} text"));
@@ -602,12 +603,18 @@ async fn mcp_over_stdio_never_reports_a_guest_code_as_the_hosts() {
     }
     let valid = results.last().unwrap();
     assert_eq!(valid["isError"], true);
-    assert_eq!(valid["structuredContent"]["code"], codes::SKILL_ERROR);
     assert_eq!(
-        valid["structuredContent"]["skill_code"],
+        valid["_meta"]["skillhost/error"]["code"],
+        codes::SKILL_ERROR
+    );
+    assert_eq!(
+        valid["_meta"]["skillhost/error"]["skill_code"],
         "github.rate_limited"
     );
-    assert_eq!(valid["structuredContent"]["skill_message"], CONTROL_ESCAPED);
+    assert_eq!(
+        valid["_meta"]["skillhost/error"]["skill_message"],
+        CONTROL_ESCAPED
+    );
     check_audit(dir.path(), &cases, cases.len() + 1);
 }
 
@@ -638,7 +645,7 @@ async fn mcp_over_http_never_reports_a_guest_code_as_the_hosts() {
     }
     let valid = results.last().unwrap();
     assert_eq!(
-        valid["structuredContent"]["skill_code"],
+        valid["_meta"]["skillhost/error"]["skill_code"],
         "fetch.egress_timeout"
     );
     check_audit(dir.path(), &cases, cases.len() + 1);

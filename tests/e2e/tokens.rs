@@ -94,11 +94,17 @@ async fn bad_expired_and_revoked_tokens_are_refused_and_audited_without_the_toke
         assert_eq!(err.code(), codes::AUTH_FAILURE, "{p}");
         assert_eq!(err.to_string(), "authentication failed");
     }
+    // Repeats (three malformed tokens) are counted in a summary.
+    host.flush_repeats(true).await.unwrap();
     let failures: Vec<_> = audit_records(dir.path())
         .into_iter()
         .filter(|r| r["code"] == codes::AUTH_FAILURE)
         .collect();
-    assert_eq!(failures.len(), presented.len());
+    let counted: u64 = failures
+        .iter()
+        .map(|r| r["detail"]["repeats"].as_u64().unwrap_or(1))
+        .sum();
+    assert_eq!(counted, presented.len() as u64);
     let log =
         std::fs::read_to_string(&skillhost::audit::segments(&dir.path().join("audit")).unwrap()[0])
             .unwrap();

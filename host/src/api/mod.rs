@@ -90,10 +90,10 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// 431 `api.too_large`.
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 pub const MAX_HEADERS: usize = 64;
-/// Connections beyond `server.max_connections` that are still accepted,
-/// for one request each: `/healthz` is answered at once, anything else
-/// when a regular slot frees (503 `rate.busy` after
-/// `server.request_timeout_ms`).
+/// Connections beyond `server.max_connections` that are still accepted
+/// when every regular one is taken, so that health checks answer: each
+/// serves one request, sent within [`RESERVE_HEADER_TIMEOUT`], then closes.
+/// Idle connections can hold a reserved place for that second at most.
 pub const HEALTH_RESERVE: usize = 8;
 /// How long a reserved connection may take to send its request.
 const RESERVE_HEADER_TIMEOUT: Duration = Duration::from_secs(1);
@@ -368,32 +368,13 @@ pub async fn serve(
         };
         let source = Source(peer.ip());
         let router = app.clone();
-        let main_slots = slots.clone();
         let service =
             hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(source);
                 let mut router = router.clone();
-                let main_slots = main_slots.clone();
                 async move {
                     use tower_service::Service as _;
-                    let req = req.map(axum::body::Body::new);
-                    // A reserved connection answers `/healthz` at once; any other
-                    // request waits for a regular slot, up to the request timeout.
-                    let _borrowed = if reserved && req.uri().path() != "/healthz" {
-                        match tokio::time::timeout(grace, main_slots.acquire_owned()).await {
-                            Ok(Ok(permit)) => Some(permit),
-                            _ => {
-                                return Ok(ApiError::new(
-                                codes::RATE_BUSY,
-                                "the server has its maximum of connections open; try again shortly",
-                            )
-                            .into_response());
-                            }
-                        }
-                    } else {
-                        None
-                    };
-                    router.call(req).await
+                    router.call(req.map(axum::body::Body::new)).await
                 }
             });
         let builder = if reserved { &reserve_http } else { &http };

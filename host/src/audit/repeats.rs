@@ -3,8 +3,8 @@
 //!
 //! Some refusals are cheap for anyone to cause again and again: a bad
 //! token, a rate limit, an unknown skill, a session cap. For those, the
-//! **first** refusal for a key — (record type, code, actor, skill, source)
-//! — in each interval (`audit.repeat_interval_secs`) is written at once and
+//! **first** refusal for a key — (record type, code, actor, skill, source,
+//! and a failed authentication's reason) — in each interval (`audit.repeat_interval_secs`) is written at once and
 //! durably, like any record. Further refusals for the same key in that
 //! interval are counted, not written; when the interval ends, one summary
 //! record carries the count (`detail.repeats`) and the first and last
@@ -36,6 +36,9 @@ pub struct Key {
     pub skill: Option<String>,
     /// The source address (HTTP), or `local`.
     pub source: String,
+    /// What else tells refusals apart (a failed authentication's reason:
+    /// `expired` and `revoked` are not repeats of each other).
+    pub variant: String,
 }
 
 impl Key {
@@ -46,6 +49,7 @@ impl Key {
             actor: "*".into(),
             skill: None,
             source: "*".into(),
+            variant: self.variant.clone(),
         }
     }
 }
@@ -181,6 +185,7 @@ mod tests {
             actor: "unauthenticated".into(),
             skill: None,
             source: source.into(),
+            variant: String::new(),
         }
     }
 

@@ -43,6 +43,7 @@ impl SkillHost {
             actor: event.actor.clone(),
             skill: event.skill.clone(),
             source: source.to_string(),
+            variant: event.detail["reason"].as_str().unwrap_or("").to_string(),
         };
         let ts = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
         let (verdict, ended) = self.repeats.note(key, &event, &ts);
