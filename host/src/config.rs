@@ -363,7 +363,7 @@ impl HostConfig {
             ));
         }
         for cidr in &self.egress.allow_private {
-            crate::egress::address::Cidr::parse(cidr)
+            crate::destination::Cidr::parse(cidr)
                 .map_err(|m| ConfigError::Invalid(format!("egress.allow_private: {m}")))?;
         }
         self.egress

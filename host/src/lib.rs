@@ -90,6 +90,7 @@ pub mod codes;
 pub mod config;
 pub mod contract;
 pub mod data_dir;
+pub mod destination;
 pub mod digest;
 pub mod egress;
 mod embed;

@@ -29,4 +29,5 @@ mod secrets;
 mod serve;
 mod servers;
 mod skills;
+mod structure;
 mod tokens;

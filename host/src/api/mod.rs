@@ -16,6 +16,7 @@
 //! ([`json_errors`]).
 
 mod error;
+mod mcp_front;
 mod owner;
 mod skills;
 
@@ -42,7 +43,7 @@ use crate::auth::Caller;
 use crate::codes;
 use crate::config::ServerConfig;
 use crate::embed::Host;
-use crate::mcp::transport::McpState;
+use mcp_front::McpState;
 
 /// The OpenAPI 3.1 document for this API, served at `/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -133,13 +134,9 @@ pub(crate) fn bearer(parts: &Parts) -> &str {
 /// The routes: the HTTP API, and `mcp` (Streamable HTTP) at `/mcp`.
 fn router_with(state: AppState, mcp: crate::mcp::HttpService, mcp_state: McpState) -> Router {
     let timeout = Duration::from_millis(state.host.config().server.request_timeout_ms);
-    let mcp_routes =
-        Router::new()
-            .route_service("/mcp", mcp)
-            .layer(middleware::from_fn_with_state(
-                mcp_state,
-                crate::mcp::transport::front,
-            ));
+    let mcp_routes = Router::new()
+        .route_service("/mcp", mcp)
+        .layer(middleware::from_fn_with_state(mcp_state, mcp_front::front));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))

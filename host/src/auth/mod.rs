@@ -14,7 +14,7 @@ use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
 use crate::codes::{self, Code};
-use crate::registry::RegistryError;
+use crate::registry::{RegistryError, TokenRow};
 
 /// What a caller may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +56,38 @@ pub struct TokenRecord {
     pub created_at: String,
     pub expires_at: Option<String>,
     pub revoked_at: Option<String>,
+}
+
+impl TokenRecord {
+    /// The row the store keeps.
+    pub fn to_row(&self) -> TokenRow {
+        TokenRow {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            role: self.role.as_str().to_string(),
+            skills: self.skills.clone(),
+            hash: self.hash.clone(),
+            created_at: self.created_at.clone(),
+            expires_at: self.expires_at.clone(),
+            revoked_at: self.revoked_at.clone(),
+        }
+    }
+
+    /// Read a stored row; a role this build does not know is corruption.
+    pub fn from_row(row: TokenRow) -> Result<Self, RegistryError> {
+        let role = Role::parse(&row.role)
+            .ok_or_else(|| RegistryError::Corrupt("a token role is unreadable".into()))?;
+        Ok(TokenRecord {
+            id: row.id,
+            name: row.name,
+            role,
+            skills: row.skills,
+            hash: row.hash,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            revoked_at: row.revoked_at,
+        })
+    }
 }
 
 /// An authenticated caller.

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 
-use crate::egress::destination::review as review_destination;
+use crate::destination::review as review_destination;
 use crate::registry::{Permissions, SkillRecord, SkillVersion};
 use crate::sandbox::LogRecord;
 

@@ -38,7 +38,6 @@
 pub mod address;
 mod client;
 mod coding;
-pub mod destination;
 pub mod request;
 
 use std::sync::Arc;
@@ -47,8 +46,8 @@ use std::time::Instant;
 use serde::Serialize;
 use url::Url;
 
+pub use crate::destination::{Destination, Scheme, TargetHost};
 pub use client::EgressClient;
-pub use destination::{Destination, Scheme, TargetHost};
 
 use crate::codes::{self, Code};
 use crate::contract::{HttpRequest, HttpResponse};
@@ -245,12 +244,12 @@ impl EgressSession {
         self.requests += 1;
         let method = request::check_method(&request.method).map_err(hygiene)?;
         let url = Url::parse(&request.url).map_err(|_| EgressDenial::BadUrl)?;
-        let scheme = destination::scheme_of(&url)
+        let scheme = crate::destination::scheme_of(&url)
             .ok_or_else(|| EgressDenial::SchemeNotAllowed(url.scheme().to_string()))?;
         if !url.username().is_empty() || url.password().is_some() {
             return Err(EgressDenial::Userinfo);
         }
-        let host = destination::host_of(&url).ok_or(EgressDenial::BadUrl)?;
+        let host = crate::destination::host_of(&url).ok_or(EgressDenial::BadUrl)?;
         let port = url.port_or_known_default().ok_or(EgressDenial::BadUrl)?;
         *destination = format!("{}://{}:{}", scheme.as_str(), host, port);
         self.check_grant(scheme, &host, port)?;

@@ -18,14 +18,13 @@
 //! it again on every request, so revoking or expiring it takes effect at
 //! once; over HTTP every request carries `Authorization: Bearer skh_…`,
 //! checked before the request reaches MCP, and every transport error is a
-//! JSON-RPC error with a stable code ([`transport`]). HTTP sessions belong
+//! JSON-RPC error with a stable code (the front middleware in `api`). HTTP sessions belong
 //! to their token, are capped, and end when the token is revoked
 //! ([`sessions`]).
 
 pub mod schema;
 pub mod sessions;
 pub mod tools;
-pub mod transport;
 
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 
 use super::error::RegistryError;
 use super::model::{LimitSet, Permissions};
-use crate::egress::Destination;
+use crate::destination::Destination;
 
 /// The owner's narrowing of a request. `None` fields grant what was asked.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]

@@ -21,7 +21,7 @@ pub use model::{
 pub use modules::{ModuleReadError, ModuleStore};
 pub use name::SkillName;
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
-pub use store::{Actor, Inserted, RegistryStore, SecretRow, SecretStore, TokenStore};
+pub use store::{Actor, Inserted, RegistryStore, SecretRow, SecretStore, TokenRow, TokenStore};
 
 use crate::digest::ModuleDigest;
 

@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::destination::{DestinationReview, review};
 use crate::digest::ModuleDigest;
-use crate::egress::destination::{DestinationReview, review};
 
 use super::name::SkillName;
 

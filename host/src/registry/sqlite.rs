@@ -16,7 +16,7 @@ use super::model::{
     Decision, Declared, Permissions, SkillRecord, SkillVersion, VersionState, transition,
 };
 use super::name::SkillName;
-use super::store::{Actor, Inserted, RegistryStore, SecretRow};
+use super::store::{Actor, Inserted, RegistryStore, SecretRow, TokenRow};
 
 /// Schema version this build reads and writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -543,30 +543,23 @@ impl super::store::SecretStore for SqliteStore {
 
 const TOKEN_COLUMNS: &str = "id, name, role, skills, hash, created_at, expires_at, revoked_at";
 
-fn token_row(
-    r: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(crate::auth::TokenRecord, String, Option<String>)> {
+fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(TokenRow, Option<String>)> {
     Ok((
-        crate::auth::TokenRecord {
+        TokenRow {
             id: r.get(0)?,
             name: r.get(1)?,
-            role: crate::auth::Role::Invoker,
+            role: r.get(2)?,
             skills: None,
             hash: r.get(4)?,
             created_at: r.get(5)?,
             expires_at: r.get(6)?,
             revoked_at: r.get(7)?,
         },
-        r.get(2)?,
         r.get(3)?,
     ))
 }
 
-fn finish_token(
-    (mut t, role, skills): (crate::auth::TokenRecord, String, Option<String>),
-) -> Result<crate::auth::TokenRecord, RegistryError> {
-    t.role = crate::auth::Role::parse(&role)
-        .ok_or_else(|| RegistryError::Corrupt("a token role is unreadable".into()))?;
+fn finish_token((mut t, skills): (TokenRow, Option<String>)) -> Result<TokenRow, RegistryError> {
     t.skills = skills
         .map(|s| serde_json::from_str(&s))
         .transpose()
@@ -575,7 +568,7 @@ fn finish_token(
 }
 
 impl super::store::TokenStore for SqliteStore {
-    fn insert_token(&self, t: &crate::auth::TokenRecord) -> Result<(), RegistryError> {
+    fn insert_token(&self, t: &TokenRow) -> Result<(), RegistryError> {
         self.with_tx(|tx| {
             let taken: bool = tx.query_row(
                 "SELECT count(*) > 0 FROM tokens WHERE name = ?1",
@@ -595,7 +588,7 @@ impl super::store::TokenStore for SqliteStore {
                 params![
                     t.id,
                     t.name,
-                    t.role.as_str(),
+                    t.role,
                     t.skills.as_ref().map(to_json),
                     t.hash,
                     t.created_at,
@@ -607,7 +600,7 @@ impl super::store::TokenStore for SqliteStore {
         })
     }
 
-    fn token(&self, id: &str) -> Result<Option<crate::auth::TokenRecord>, RegistryError> {
+    fn token(&self, id: &str) -> Result<Option<TokenRow>, RegistryError> {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         conn.query_row(
             &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?1"),
@@ -619,7 +612,7 @@ impl super::store::TokenStore for SqliteStore {
         .transpose()
     }
 
-    fn tokens(&self) -> Result<Vec<crate::auth::TokenRecord>, RegistryError> {
+    fn tokens(&self) -> Result<Vec<TokenRow>, RegistryError> {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let mut stmt =
             conn.prepare(&format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY name"))?;

@@ -66,12 +66,28 @@ pub trait SecretStore: Send + Sync {
     ) -> Result<usize, RegistryError>;
 }
 
+/// A token as the store keeps it: its role as the stored word, read and
+/// checked by `auth` (which owns what a role means). Never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    /// Skills an invoker may use; `None` means all.
+    pub skills: Option<Vec<String>>,
+    /// SHA-256 of the token's secret.
+    pub hash: Vec<u8>,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
 /// Caller tokens (hashes only). Every method is one transaction.
 pub trait TokenStore: Send + Sync {
-    fn insert_token(&self, token: &crate::auth::TokenRecord) -> Result<(), RegistryError>;
+    fn insert_token(&self, token: &TokenRow) -> Result<(), RegistryError>;
     /// By public id.
-    fn token(&self, id: &str) -> Result<Option<crate::auth::TokenRecord>, RegistryError>;
-    fn tokens(&self) -> Result<Vec<crate::auth::TokenRecord>, RegistryError>;
+    fn token(&self, id: &str) -> Result<Option<TokenRow>, RegistryError>;
+    fn tokens(&self) -> Result<Vec<TokenRow>, RegistryError>;
     /// `false` if there is no such live token.
     fn revoke_token(&self, name: &str, at: &str) -> Result<bool, RegistryError>;
 }

@@ -23,7 +23,7 @@ pub use redact::{Redaction, Redactor};
 pub use skillhost_policy::scan::Scanner;
 
 use crate::codes::{self, Code};
-use crate::egress::{Destination, Scheme};
+use crate::destination::{Destination, Scheme};
 use crate::registry::{RegistryError, SecretRow, SecretStore, SkillName};
 
 /// Why a secret operation or a use of a secret was refused.

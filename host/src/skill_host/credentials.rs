@@ -42,7 +42,9 @@ impl SkillHost {
             }
             let minted =
                 crate::auth::mint(name, role, skills.clone(), audit_time(), expires_at.clone())?;
-            self.registry.tokens().insert_token(&minted.record)?;
+            self.registry
+                .tokens()
+                .insert_token(&minted.record.to_row())?;
             Ok(minted)
         })();
         self.audited("token.create", actor, "", None, result, |t| {
@@ -53,7 +55,11 @@ impl SkillHost {
 
     /// Every token record (never the tokens).
     pub fn list_tokens(&self) -> Result<Vec<TokenRecord>, HostError> {
-        Ok(self.registry.tokens().tokens()?)
+        let rows = self.registry.tokens().tokens()?;
+        Ok(rows
+            .into_iter()
+            .map(TokenRecord::from_row)
+            .collect::<Result<_, _>>()?)
     }
 
     /// Revoke a token by name; it is refused from the next request on.
@@ -99,7 +105,8 @@ impl SkillHost {
             }
             .into()),
             Some((id, secret)) => {
-                let record = self.registry.tokens().token(id)?;
+                let row = self.registry.tokens().token(id)?;
+                let record = row.map(TokenRecord::from_row).transpose()?;
                 Ok(crate::auth::check(record.as_ref(), secret, &audit_time())?)
             }
         }

@@ -28,9 +28,9 @@ use http_body_util::BodyExt as _;
 use rmcp::model::ClientJsonRpcMessage;
 use serde_json::{Value, json};
 
-use super::sessions::Sessions;
-use crate::api::{ApiError, AppState, Authed};
+use super::{ApiError, AppState, Authed};
 use crate::codes::{self, Code};
+use crate::mcp::sessions::Sessions;
 
 /// The session header of Streamable HTTP.
 const SESSION_HEADER: &str = "mcp-session-id";
@@ -135,7 +135,7 @@ pub async fn front(State(state): State<McpState>, req: Request, next: Next) -> R
         }
     };
     // Authenticated, so the token is well-formed and its id is the key.
-    let token_id = crate::auth::split(crate::api::bearer(&parts))
+    let token_id = crate::auth::split(super::bearer(&parts))
         .map(|(id, _)| id.to_string())
         .unwrap_or_default();
     let session = parts
