@@ -19,9 +19,14 @@ npm ci --prefix tests/mcp --no-audit --no-fund --loglevel=error
 cargo build --release --target wasm32-wasip2 --manifest-path skills-examples/Cargo.toml
 cargo fmt --all --check
 cargo fmt --all --check --manifest-path skills-examples/Cargo.toml
-cargo clippy --workspace --all-targets -- -D warnings
+# The library as an embedder gets it (no dead code behind the one door),
+# then everything with the `internal` feature the tests and benches use.
+cargo clippy -p skillhost --lib --bins -- -D warnings
+cargo clippy --workspace --all-targets --features skillhost/internal -- -D warnings
 # The disk-full test mounts a tmpfs; here (root) it must not skip.
-SKILLHOST_REQUIRE_TMPFS=1 cargo test --workspace --all-targets
+SKILLHOST_REQUIRE_TMPFS=1 cargo test --workspace --all-targets --features skillhost/internal
+# Doc tests without `internal`: the compile-fail tests of the one door
+# must see the crate as an embedder does.
 cargo test --workspace --doc
 
 # Fuzzing: every target of the policy crate for 30 s (the README records

@@ -2,7 +2,7 @@
 //! (grant check, checking resolver, caps, audit events) to a loopback
 //! server, next to a native reqwest GET to the same server, in the same run.
 //!
-//! Run: `cargo bench -p skillhost --bench egress_get` (after building the
+//! Run: `cargo bench -p skillhost --features internal --bench egress_get` (after building the
 //! example skills). The last line prints both medians and their ratio.
 
 #[path = "../../tests/e2e/servers.rs"]

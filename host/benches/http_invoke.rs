@@ -9,7 +9,7 @@
 //! - a bounded load: `CLIENTS` concurrent clients making `REQUESTS` calls in
 //!   all, reporting requests/s and p50/p99 latency for both paths.
 //!
-//! Run: `cargo bench -p skillhost --bench http_invoke` (after building the
+//! Run: `cargo bench -p skillhost --features internal --bench http_invoke` (after building the
 //! example skills). Under `cargo test` each case runs once and the load is
 //! tiny; no figures are printed then.
 

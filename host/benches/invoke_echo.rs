@@ -3,7 +3,7 @@
 //! same component, no limits), measured in the same run; plus cold load of
 //! the component with and without the verified artifact cache.
 //!
-//! Run: `cargo bench -p skillhost --bench invoke_echo` (after building the
+//! Run: `cargo bench -p skillhost --features internal --bench invoke_echo` (after building the
 //! example skills). The last lines print both medians and their ratio.
 
 use std::path::{Path, PathBuf};

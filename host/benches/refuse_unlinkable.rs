@@ -6,7 +6,7 @@
 //! echo skill with no artifact cache. Also prints the process's peak RSS
 //! (VmHWM) after the refusal runs, before the baseline compiles anything.
 //!
-//! Run: `cargo bench -p skillhost --bench refuse_unlinkable` (after building
+//! Run: `cargo bench -p skillhost --features internal --bench refuse_unlinkable` (after building
 //! the example skills). The last lines print both medians and their ratio.
 
 use std::path::{Path, PathBuf};

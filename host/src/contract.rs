@@ -11,6 +11,7 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
+#[cfg_attr(not(feature = "internal"), allow(unused_imports))] // tests and benches
 pub use self::skillhost::skill::types::{
     Header, HttpError, HttpRequest, HttpResponse, LimitRequest, LogLevel, Metadata, Permissions,
     SkillError,

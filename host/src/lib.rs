@@ -3,9 +3,12 @@
 //! Runs AI-agent *skills* — WebAssembly components built against the
 //! `skillhost:skill` contract — inside a sandbox where every resource is
 //! bounded and every effect goes through the host. Agent runtimes reach
-//! skills through [`Host`] (this crate), the HTTP API ([`api`], `skillhost
-//! serve`) or MCP ([`mcp`], `skillhost mcp` and `/mcp` on `serve`); all three
-//! run the one checker pipeline of [`SkillHost::invoke`].
+//! skills through [`Host`] (this crate), the HTTP API ([`serve_http`],
+//! `skillhost serve`) or MCP ([`serve_mcp_stdio`], `skillhost mcp`, and
+//! `/mcp` on `serve`); all three run the one checker pipeline of
+//! [`Host::invoke`]. `Host` is the only door: the crate exports no engine,
+//! registry or store that could run a module unapproved or change a
+//! decision without its audit record.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -74,38 +77,136 @@
 //! that file, can forge cache entries: for that threat pass the key in
 //! `SKILLHOST_MASTER_KEY` and keep it out of the data dir.
 //!
-//! Modules, one per capability: [`engine`] (wasmtime, pooling, epochs,
-//! artifact cache), [`sandbox`] (one bounded invocation), [`egress`]
-//! (outbound HTTP policy), [`registry`], [`checker`], [`secrets`], [`auth`],
-//! [`audit`], [`api`] (HTTP), [`mcp`], [`contract`] (the WIT bindings and
-//! version check), [`config`] (the owner's limits), [`codes`] (every stable
-//! outcome code).
+//! Inside, one module per capability: `engine` (wasmtime, pooling,
+//! epochs, artifact cache), `sandbox` (one bounded invocation), `egress`
+//! (outbound HTTP policy), `destination` (what a grant names), `registry`,
+//! `checker`, `secrets`, `auth`, `audit`, `api` (HTTP), `mcp`, `contract`
+//! (the WIT bindings and version check), [`config`] (the owner's limits)
+//! and [`codes`] (every stable outcome code).
 
-pub mod api;
-pub mod audit;
-pub mod auth;
-pub mod checker;
-pub mod cli;
+#![deny(unsafe_code)]
+
+/// Declare the crate's internal modules: private to the crate, or, with
+/// the `internal` feature (this project's own tests, benches and fuzzers),
+/// public but hidden from the docs and outside any stability promise. An
+/// embedder never enables it: through it a module can run unapproved.
+macro_rules! internal_modules {
+    ($($name:ident),* $(,)?) => {$(
+        #[cfg(feature = "internal")]
+        #[doc(hidden)]
+        pub mod $name;
+        #[cfg(not(feature = "internal"))]
+        mod $name;
+    )*};
+}
+
 pub mod codes;
 pub mod config;
-pub mod contract;
-pub mod data_dir;
-pub mod destination;
-pub mod digest;
-pub mod egress;
 mod embed;
-pub mod engine;
-pub mod mcp;
-pub mod metrics;
-pub mod registry;
-pub mod sandbox;
-pub mod secrets;
-pub mod skill_host;
 
-pub use auth::Caller;
+internal_modules!(
+    api,
+    audit,
+    auth,
+    checker,
+    contract,
+    data_dir,
+    destination,
+    digest,
+    egress,
+    engine,
+    mcp,
+    metrics,
+    registry,
+    sandbox,
+    secrets,
+    skill_host,
+);
+
+pub use api::serve as serve_http;
+pub use audit::{AuditRecord, Broken, Query as AuditQuery, Verified, verify as verify_audit_log};
+pub use auth::{Caller, NewToken, Role, TokenRecord};
 pub use config::{HostConfig, Limits};
+pub use data_dir::{create as create_data_dir, default_path as default_data_dir};
+pub use destination::{DestinationReview, review as review_destination};
 pub use digest::ModuleDigest;
 pub use embed::Host;
-pub use engine::{ArtifactSource, LoadError, LoadedSkill, SkillEngine};
-pub use sandbox::{Invocation, InvokeError, LogRecord, Report, Usage};
-pub use skill_host::{Added, HostError, SkillHost, SkillInfo};
+pub use mcp::{TOKEN_ENV, serve_stdio as serve_mcp_stdio};
+pub use metrics::Metrics;
+pub use registry::{
+    Decision, Declared, LimitSet, Narrowing, Permissions, ReviewedVersion, SkillName, SkillRecord,
+    SkillVersion, VersionState,
+};
+pub use sandbox::{Invocation, InvokeError, LogLevel, LogRecord, LogSource, Report, Usage};
+pub use secrets::{MAX_SECRET_LEN, MasterKey, SecretSummary};
+pub use skill_host::{Added, HostError, SkillInfo};
+
+/// For this project's tests and benches (the `internal` feature).
+#[cfg(feature = "internal")]
+#[doc(hidden)]
+pub use {
+    engine::{ArtifactSource, LoadError, LoadedSkill, SkillEngine},
+    skill_host::SkillHost,
+};
+
+/// What an embedder cannot do: each of these fails to compile. Doc tests
+/// build the crate as an embedder gets it, without the `internal` feature.
+///
+/// Load and run a module with no approval and no audit record, on the
+/// engine directly:
+///
+/// ```compile_fail,E0603
+/// use skillhost::engine::SkillEngine;
+/// ```
+///
+/// Approve (or revoke, or store a secret) on the registry directly, with no
+/// audit record:
+///
+/// ```compile_fail,E0599
+/// fn approve_quietly(host: &skillhost::Host) {
+///     let _ = host.registry();
+/// }
+/// ```
+///
+/// Reach the host behind the door, by name or through `Deref`:
+///
+/// ```compile_fail,E0432
+/// use skillhost::SkillHost;
+/// ```
+///
+/// ```compile_fail,E0614
+/// fn behind(host: &skillhost::Host) {
+///     let _ = &**host;
+/// }
+/// ```
+///
+/// Invoke outside the caller's scope, as a bare name instead of a
+/// [`Caller`]:
+///
+/// ```compile_fail,E0308
+/// async fn unscoped(host: &skillhost::Host) {
+///     let _ = host.invoke("echo", "{}", "anyone").await;
+/// }
+/// ```
+///
+/// Mint a `Caller` with a role or scope of one's choosing (only
+/// [`Caller::local`] and [`Host::authenticate`] make one):
+///
+/// ```compile_fail,E0451
+/// let owner = skillhost::Caller {
+///     name: "me".into(),
+///     role: skillhost::Role::Owner,
+///     skills: None,
+/// };
+/// ```
+///
+/// The door itself compiles:
+///
+/// ```no_run
+/// # async fn door(host: skillhost::Host) -> Result<(), skillhost::HostError> {
+/// let me = skillhost::Caller::local("agent");
+/// let _ = host.invoke("echo", "{}", &me).await?;
+/// # Ok(()) }
+/// ```
+#[cfg(all(doctest, not(feature = "internal")))]
+pub struct OnlyOneDoor;

@@ -150,32 +150,70 @@ async fn panic_is_reported_with_its_message() {
 
 #[tokio::test]
 async fn hostile_skills_at_once_do_not_disturb_a_normal_one() {
-    let limits = Limits {
+    let base = Limits {
         timeout_ms: 1_000,
         fuel: 50_000_000,
         memory_bytes: 16 << 20,
         ..Limits::default()
     };
+    // Each is stopped by its own limit, with its own code. Only the limit
+    // meant to stop a skill is tight; the others (a deadline for the
+    // fuel-bound loop, fuel and memory for the output bomb, which is costly
+    // to build)
+    // cannot be reached first, however busy the machine.
+    let roomy = Limits {
+        timeout_ms: 60_000,
+        fuel: Limits::default().fuel,
+        ..base.clone()
+    };
     let hostile = [
-        "infinite_loop",
-        "busy_wait",
-        "memory_hog",
-        "output_bomb",
-        "deep_recursion",
-        "panic",
+        (
+            "infinite_loop",
+            Limits {
+                timeout_ms: 60_000,
+                ..base.clone()
+            },
+            codes::FUEL_EXHAUSTED,
+        ),
+        (
+            "busy_wait",
+            Limits {
+                fuel: Limits::default().fuel,
+                ..base.clone()
+            },
+            codes::TIMEOUT,
+        ),
+        ("memory_hog", roomy.clone(), codes::MEMORY),
+        (
+            // Building 8 MiB of output needs more than 16 MiB of memory.
+            "output_bomb",
+            Limits {
+                timeout_ms: 60_000,
+                ..Limits::default()
+            },
+            codes::OUTPUT_TOO_LARGE,
+        ),
+        ("deep_recursion", roomy.clone(), codes::SKILL_TRAPPED),
+        ("panic", roomy, codes::SKILL_TRAPPED),
     ];
     let mut tasks = Vec::new();
-    for name in hostile {
-        let limits = limits.clone();
+    for (name, limits, expected) in hostile {
         tasks.push(tokio::spawn(async move {
-            invoke_with(name, "{}", &limits).await.result.is_err()
+            let inv = invoke_with(name, "{}", &limits).await;
+            let got = inv.result.as_ref().err().map(|e| e.code());
+            (name, expected, got)
         }));
     }
     for i in 0..10 {
         let input = format!(r#"{{"i":{i}}}"#);
         assert_eq!(output(&invoke("echo", &input).await)["i"], i);
     }
+    let mut wrong = Vec::new();
     for t in tasks {
-        assert!(t.await.unwrap(), "every hostile skill must fail");
+        let (name, expected, got) = t.await.unwrap();
+        if got != Some(expected) {
+            wrong.push(format!("{name}: expected {expected}, got {got:?}"));
+        }
     }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

@@ -203,11 +203,7 @@ async fn limits_hold_under_1000_concurrent_invocations() {
 }
 
 fn cli(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_skillhost"));
-    c.env("SKILLHOST_DATA_DIR", dir)
-        .env_remove("SKILLHOST_CONFIG")
-        .env_remove("RUST_LOG");
-    c
+    crate::common::skillhost_cli(dir)
 }
 
 fn ok(c: &mut Command) -> String {

@@ -10,11 +10,7 @@ use skillhost::codes;
 use crate::common::*;
 
 fn skillhost(data_dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_skillhost"));
-    c.env("SKILLHOST_DATA_DIR", data_dir)
-        .env_remove("SKILLHOST_CONFIG")
-        .env_remove("RUST_LOG");
-    c
+    crate::common::skillhost_cli(data_dir)
 }
 
 fn run(data_dir: &Path, module: &Path, input: &str) -> Output {

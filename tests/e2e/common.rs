@@ -6,6 +6,16 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use skillhost::{HostConfig, Invocation, Limits, LoadedSkill, SkillEngine};
 
+/// The real `skillhost` binary on `data_dir`, isolated from the caller's
+/// environment (no config file, no log filter). The one CLI helper.
+pub fn skillhost_cli(data_dir: &std::path::Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_skillhost"));
+    c.env("SKILLHOST_DATA_DIR", data_dir)
+        .env_remove("SKILLHOST_CONFIG")
+        .env_remove("RUST_LOG");
+    c
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()

@@ -14,11 +14,8 @@ use skillhost::{Added, HostConfig, ModuleDigest, SkillHost};
 use crate::common::*;
 
 fn cli(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_skillhost"));
-    c.env("SKILLHOST_DATA_DIR", dir)
-        .env("SKILLHOST_ACTOR", "crash-owner")
-        .env_remove("SKILLHOST_CONFIG")
-        .env_remove("RUST_LOG")
+    let mut c = crate::common::skillhost_cli(dir);
+    c.env("SKILLHOST_ACTOR", "crash-owner")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     c

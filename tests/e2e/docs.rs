@@ -98,3 +98,77 @@ fn readme_lists_every_http_route() {
         );
     }
 }
+
+/// The README's HTTP status table says which status each code gets; the
+/// server decides it in `status_for`. Every code whose status is not 500
+/// must be listed (by name, or by its namespace as `ns.*`) in its status's
+/// row, and every code a row names must get that status. Reports every
+/// failing row at once.
+#[test]
+fn readme_status_table_matches_the_server() {
+    use skillhost::api::status_for;
+    let readme = readme();
+    let table = readme
+        .split("| status | codes |\n| --- | --- |\n")
+        .nth(1)
+        .expect("README has the HTTP status table")
+        .split("\n\n")
+        .next()
+        .unwrap();
+    let mut rows: Vec<(u16, &str)> = Vec::new();
+    for line in table.lines() {
+        let mut cells = line.split('|').map(str::trim).filter(|c| !c.is_empty());
+        let status = cells.next().and_then(|s| s.parse().ok());
+        let text = cells.next();
+        match (status, text) {
+            (Some(s), Some(t)) => rows.push((s, t)),
+            _ => panic!("unreadable status row: {line}"),
+        }
+    }
+    let named = |text: &str| -> Vec<String> {
+        text.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    };
+    let produced: std::collections::BTreeSet<u16> = codes::ALL
+        .iter()
+        .map(|(c, _)| status_for(c).as_u16())
+        .collect();
+    let mut failures = Vec::new();
+    for (code, _) in codes::ALL {
+        let status = status_for(code).as_u16();
+        if status == 500 {
+            continue;
+        }
+        let namespace = format!("{}.*", code.split('.').next().unwrap());
+        let listed = rows.iter().any(|(s, text)| {
+            *s == status && named(text).iter().any(|n| n == code || *n == namespace)
+        });
+        if !listed {
+            failures.push(format!("{code} gets {status} but its row does not list it"));
+        }
+    }
+    for (status, text) in &rows {
+        if !produced.contains(status) {
+            continue; // a status set outside status_for (414, 431)
+        }
+        for name in named(text) {
+            if let Some(ns) = name.strip_suffix(".*") {
+                let covers = codes::ALL.iter().any(|(c, _)| {
+                    c.split('.').next() == Some(ns) && status_for(c).as_u16() == *status
+                });
+                if !covers {
+                    failures.push(format!("row {status}: no `{name}` code gets {status}"));
+                }
+            } else if codes::describe(&name).is_some() {
+                let got = status_for(&name).as_u16();
+                if got != *status {
+                    failures.push(format!("row {status} lists `{name}`, which gets {got}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

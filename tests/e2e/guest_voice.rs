@@ -305,12 +305,9 @@ async fn library_callers_never_read_a_guest_code_as_the_hosts() {
 // -------------------------------------------------------------------- CLI
 
 fn skillhost(data_dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_skillhost"));
-    c.env("SKILLHOST_DATA_DIR", data_dir)
-        .env("SKILLHOST_ACTOR", "cli-owner")
-        .env_remove("SKILLHOST_CONFIG")
-        .env_remove("SKILLHOST_MASTER_KEY")
-        .env_remove("RUST_LOG");
+    let mut c = crate::common::skillhost_cli(data_dir);
+    c.env("SKILLHOST_ACTOR", "cli-owner")
+        .env_remove("SKILLHOST_MASTER_KEY");
     c
 }
 

@@ -113,7 +113,7 @@ async fn dropping_an_invoke_future_does_not_lose_the_invocation() {
     let me = Caller::local("impatient");
     let call = host.invoke("slow-echo", r#"{"wait_ms":800,"text":"x"}"#, &me);
     // Give up on the call once the instance is running.
-    let stats = host.engine().stats();
+    let stats = host.shared().engine().stats();
     let gave_up = tokio::time::timeout(Duration::from_secs(20), async {
         tokio::select! {
             _ = call => panic!("finished before it was dropped"),

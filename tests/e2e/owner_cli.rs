@@ -10,11 +10,8 @@ use skillhost::{ModuleDigest, codes};
 use crate::common::*;
 
 fn skillhost(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_skillhost"));
-    c.env("SKILLHOST_DATA_DIR", dir)
-        .env("SKILLHOST_ACTOR", "cli-owner")
-        .env_remove("SKILLHOST_CONFIG")
-        .env_remove("RUST_LOG");
+    let mut c = crate::common::skillhost_cli(dir);
+    c.env("SKILLHOST_ACTOR", "cli-owner");
     c
 }
 

@@ -218,6 +218,7 @@ pub async fn front(State(state): State<McpState>, req: Request, next: Next) -> R
                     if let Err(e) = state
                         .app
                         .host()
+                        .core()
                         .refused_repeatable(
                             "mcp.session",
                             codes::MCP_SESSION_LIMIT,

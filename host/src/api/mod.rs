@@ -37,6 +37,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+#[cfg_attr(not(feature = "internal"), allow(unused_imports))] // tests and benches
 pub use error::{ApiError, status_for};
 
 use crate::auth::Caller;
@@ -49,6 +50,7 @@ use mcp_front::McpState;
 pub const OPENAPI: &str = include_str!("openapi.json");
 
 /// Every route the server answers, as (method, path template).
+#[cfg(any(test, feature = "internal"))] // tests and benches
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/healthz"),
     ("GET", "/metrics"),
@@ -113,7 +115,7 @@ impl FromRequestParts<AppState> for Authed {
             .get::<Source>()
             .map_or_else(|| "unknown".to_string(), |s| s.0.to_string());
         Ok(Authed(
-            state.host.authenticate_from(presented, &source).await?,
+            state.host.core().authenticate_from(presented, &source).await?,
         ))
     }
 }
@@ -273,7 +275,7 @@ async fn openapi() -> Response {
 /// Prometheus text format; owner tokens only (counters reveal which skills
 /// are used and refused).
 async fn metrics(State(state): State<AppState>, _owner: owner::Owner) -> Response {
-    let stats = state.host.engine().stats();
+    let stats = state.host.core().engine().stats();
     let text = state.host.metrics().render(&[
         (
             "skillhost_instances_in_flight",

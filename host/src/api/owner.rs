@@ -31,6 +31,7 @@ impl FromRequestParts<AppState> for Owner {
         }
         Err(state
             .host
+            .core()
             .forbidden(
                 &caller.name,
                 format!("{} {} (owner tokens only)", parts.method, parts.uri.path()),

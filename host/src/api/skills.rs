@@ -31,6 +31,7 @@ pub async fn show(
     if !caller.may_use(&name) {
         return Err(state
             .host
+            .core()
             .forbidden(&caller.name, format!("see {name}"))
             .await
             .into());
@@ -65,7 +66,7 @@ pub async fn invoke(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    let host = &state.host;
+    let host = state.host.core();
     host.check_scope(&caller, &name).await?;
     let cap = host.config().limits.input_bytes;
     let too_large = |size: u64| HostError::Input(InvokeError::InputTooLarge { size, limit: cap });
@@ -116,7 +117,7 @@ pub async fn invoke(
                 .into());
         }
     };
-    let invocation = host.invoke(&name, &input, &caller).await?;
+    let invocation = state.host.invoke(&name, &input, &caller).await?;
     let usage = serde_json::to_value(&invocation.usage).unwrap_or(Value::Null);
     let logs = serde_json::to_value(&invocation.logs).unwrap_or(Value::Null);
     match invocation.result {

@@ -493,7 +493,8 @@ pub fn verify(data_dir: &Path) -> Result<Verified, Broken> {
     })
 }
 
-/// Every readable record, oldest first (for `audit query`).
+/// Every readable record, oldest first.
+#[cfg(any(test, feature = "internal"))] // tests and benches
 pub fn read_all(data_dir: &Path) -> std::io::Result<Vec<AuditRecord>> {
     let mut out = Vec::new();
     for segment in segments(&data_dir.join(DIR))? {

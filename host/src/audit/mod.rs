@@ -12,9 +12,10 @@ mod record;
 use std::path::Path;
 use std::sync::Mutex;
 
-pub use log::{
-    AuditLog, Broken, ChainPoint, DIR, OpenReport, Verified, read_all, segments, verify,
-};
+#[cfg_attr(not(feature = "internal"), allow(unused_imports))] // tests and benches
+pub use log::{AuditLog, Broken, ChainPoint, DIR, OpenReport, Verified, segments, verify};
+#[cfg(any(test, feature = "internal"))]
+pub use log::read_all;
 mod query;
 pub mod repeats;
 mod scan;

@@ -93,16 +93,16 @@ impl TokenRecord {
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    pub name: String,
-    pub role: Role,
-    pub skills: Option<Vec<String>>,
+    pub(crate) name: String,
+    pub(crate) role: Role,
+    pub(crate) skills: Option<Vec<String>>,
 }
 
 impl Caller {
     /// The embedding process itself, as an invoker of every runnable skill,
     /// named `name` in the audit log. Only for code that already holds the
     /// data dir (and so could approve anything): remote callers must come
-    /// through [`SkillHost::authenticate`](crate::SkillHost::authenticate).
+    /// through [`Host::authenticate`](crate::Host::authenticate).
     pub fn local(name: &str) -> Self {
         Caller {
             name: name.to_string(),
@@ -120,6 +120,22 @@ impl Caller {
                 .is_none_or(|s| s.iter().any(|x| x == skill))
     }
 
+    /// The name the audit log records for this caller.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What this caller may do.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The skills an invoker is scoped to; `None` means all.
+    pub fn skills(&self) -> Option<&[String]> {
+        self.skills.as_deref()
+    }
+
+    /// Whether this caller is an owner.
     pub fn is_owner(&self) -> bool {
         self.role == Role::Owner
     }
@@ -162,12 +178,12 @@ pub fn hash_secret(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
-/// Constant-time equality of two byte strings of equal length.
+/// Constant-time equality of two hashes (`subtle`, whose comparison has
+/// an optimisation barrier a plain fold lacks). A length difference is not
+/// secret: both are SHA-256 outputs.
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq as _;
+    bool::from(a.ct_eq(b))
 }
 
 /// Mint a token for a caller.
@@ -248,6 +264,20 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hashes_compare_equal_only_when_every_byte_and_the_length_match() {
+        let a = hash_secret("one");
+        assert!(ct_eq(&a, &a.clone()));
+        let mut last = a.clone();
+        *last.last_mut().unwrap() ^= 1;
+        assert!(!ct_eq(&a, &last));
+        let mut first = a.clone();
+        first[0] ^= 0x80;
+        assert!(!ct_eq(&a, &first));
+        assert!(!ct_eq(&a, &a[..31]));
+        assert!(!ct_eq(&a, &[]));
+    }
 
     fn now() -> String {
         "2026-11-22T00:00:00Z".into()

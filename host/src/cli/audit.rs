@@ -6,8 +6,8 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::{Context, fail};
-use crate::audit;
-use crate::codes;
+use skillhost::codes;
+use skillhost::{AuditQuery, verify_audit_log};
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
@@ -46,7 +46,7 @@ pub enum AuditCommand {
 
 pub fn run(ctx: &Context, cmd: AuditCommand) -> ExitCode {
     match cmd {
-        AuditCommand::Verify { json } => match audit::verify(&ctx.data_dir) {
+        AuditCommand::Verify { json } => match verify_audit_log(&ctx.data_dir) {
             Ok(v) => {
                 if json {
                     outln!(
@@ -82,7 +82,7 @@ pub fn run(ctx: &Context, cmd: AuditCommand) -> ExitCode {
             limit,
             json,
         } => {
-            let query = audit::Query {
+            let query = AuditQuery {
                 kind,
                 skill,
                 code,

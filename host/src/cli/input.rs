@@ -8,9 +8,9 @@ use std::io::Read;
 
 use serde_json::json;
 
-use crate::codes;
-use crate::sandbox::InvokeError;
-use crate::skill_host::HostError;
+use skillhost::HostError;
+use skillhost::InvokeError;
+use skillhost::codes;
 
 /// Why the input could not be used.
 #[derive(Debug)]

@@ -9,10 +9,10 @@ use clap::Args;
 use serde_json::json;
 
 use super::{Context, fail, input, print, runtime};
-use crate::codes;
-use crate::registry::Narrowing;
-use crate::sandbox::Invocation;
-use crate::skill_host::SkillHost;
+use skillhost::Invocation;
+use skillhost::Narrowing;
+use skillhost::codes;
+use skillhost::{Caller, Host};
 
 #[derive(Debug, Args)]
 pub struct InvokeArgs {
@@ -38,12 +38,11 @@ pub struct DevArgs {
     pub usage: bool,
 }
 
-/// Read and check `--input` before anything else happens (`dev`: nothing
-/// is registered or audited, so nothing needs to see a refusal).
+/// Read `--input` before anything else happens (`dev`: the host is
+/// in memory, so a refusal needs no durable record; the pipeline checks
+/// the input's size and syntax as always).
 fn read_input(ctx: &Context, arg: &str) -> Result<String, ExitCode> {
-    let text = input::read(arg, ctx.config.limits.input_bytes).map_err(|e| fail(&e.to_json()))?;
-    crate::sandbox::check_input(&text, &ctx.config.limits).map_err(|e| fail(&e.to_json()))?;
-    Ok(text)
+    input::read(arg, ctx.config.limits.input_bytes).map_err(|e| fail(&e.to_json()))
 }
 
 fn finish(invocation: Invocation, show_usage: bool) -> ExitCode {
@@ -78,12 +77,11 @@ pub fn invoke(ctx: &Context, args: InvokeArgs) -> ExitCode {
         Err(code) => return code,
     };
     let result = rt.block_on(async {
-        let host = SkillHost::open(&ctx.config, &ctx.data_dir).await?;
+        let host = Host::open(ctx.config.clone(), &ctx.data_dir).await?;
+        let caller = Caller::local(&ctx.actor);
         match input {
-            Ok(input) => host.invoke(&args.name, &input, &ctx.actor).await,
-            Err(refusal) => Err(host
-                .refused(&ctx.actor, &args.name, None, None, refusal)
-                .await),
+            Ok(input) => host.invoke(&args.name, &input, &caller).await,
+            Err(refusal) => Err(host.refuse_invocation(&args.name, &caller, refusal).await),
         }
     });
     match result {
@@ -115,7 +113,7 @@ pub fn dev(ctx: &Context, args: DevArgs) -> ExitCode {
         .engine
         .artifact_cache
         .then_some(ctx.data_dir.as_path());
-    let host = match SkillHost::ephemeral(&ctx.config, cache) {
+    let host = match Host::ephemeral(ctx.config.clone(), cache) {
         Ok(h) => h,
         Err(e) => return fail(&e.to_json()),
     };
@@ -132,7 +130,7 @@ pub fn dev(ctx: &Context, args: DevArgs) -> ExitCode {
     {
         return fail(&e.to_json());
     }
-    match rt.block_on(host.invoke(&name, &input, &ctx.actor)) {
+    match rt.block_on(host.invoke(&name, &input, &Caller::local(&ctx.actor))) {
         Ok(invocation) => finish(invocation, args.usage),
         Err(e) => fail(&e.to_json()),
     }

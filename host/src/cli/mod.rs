@@ -30,8 +30,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use serde_json::json;
 
-use crate::codes;
-use crate::config::HostConfig;
+use skillhost::HostConfig;
+use skillhost::codes;
 
 /// Write to stdout; exit 0 at once if the reader closed the pipe.
 pub(crate) fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
@@ -137,7 +137,7 @@ pub fn main() -> ExitCode {
     let data_dir = cli
         .data_dir
         .clone()
-        .unwrap_or_else(crate::data_dir::default_path);
+        .unwrap_or_else(skillhost::default_data_dir);
     let config = match load_config(cli.config.as_deref(), &data_dir) {
         Ok(c) => c,
         Err(e) => return fail(&json!({ "code": codes::HOST_CONFIG, "message": e.to_string() })),
@@ -188,7 +188,7 @@ fn init_tracing() {
 fn load_config(
     explicit: Option<&Path>,
     data_dir: &Path,
-) -> Result<HostConfig, crate::config::ConfigError> {
+) -> Result<HostConfig, skillhost::config::ConfigError> {
     match explicit {
         Some(path) => HostConfig::load(path),
         None => {

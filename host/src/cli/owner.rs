@@ -7,10 +7,10 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::{Context, fail, print, runtime};
-use crate::codes;
-use crate::digest::ModuleDigest;
-use crate::registry::{LimitSet, Narrowing, ReviewedVersion};
-use crate::skill_host::{Added, SkillHost};
+use skillhost::ModuleDigest;
+use skillhost::codes;
+use skillhost::{Added, Host};
+use skillhost::{LimitSet, Narrowing, ReviewedVersion};
 
 #[derive(Debug, Subcommand)]
 pub enum SkillCommand {
@@ -114,7 +114,7 @@ pub fn run(ctx: &Context, cmd: SkillCommand) -> ExitCode {
 fn run_inner(ctx: &Context, cmd: SkillCommand) -> Result<(), ExitCode> {
     let rt = runtime()?;
     let host = rt
-        .block_on(SkillHost::open(&ctx.config, &ctx.data_dir))
+        .block_on(Host::open(ctx.config.clone(), &ctx.data_dir))
         .map_err(|e| fail(&e.to_json()))?;
     let who = ctx.actor.as_str();
     match cmd {
@@ -138,7 +138,7 @@ fn run_inner(ctx: &Context, cmd: SkillCommand) -> Result<(), ExitCode> {
                     }
                 }
                 out!("{}", print::review(v));
-                if v.state == crate::registry::VersionState::Pending {
+                if v.state == skillhost::VersionState::Pending {
                     outln!(
                         "\napprove with: skillhost skill approve {} --digest {}",
                         v.name,

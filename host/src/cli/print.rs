@@ -4,9 +4,9 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 
-use crate::destination::review as review_destination;
-use crate::registry::{Permissions, SkillRecord, SkillVersion};
-use crate::sandbox::LogRecord;
+use skillhost::LogRecord;
+use skillhost::review_destination;
+use skillhost::{Permissions, SkillRecord, SkillVersion};
 
 /// Log records on stderr, one per line, control characters escaped so a
 /// skill cannot forge terminal output.
@@ -109,7 +109,7 @@ pub fn list(skills: &[SkillRecord]) -> String {
         let pending = s
             .versions
             .iter()
-            .filter(|v| v.state == crate::registry::VersionState::Pending)
+            .filter(|v| v.state == skillhost::VersionState::Pending)
             .count();
         let (state, version, digest) = match s.approved() {
             Some(v) => ("approved", v.declared.version.clone(), v.digest.to_string()),
@@ -136,8 +136,8 @@ pub fn list(skills: &[SkillRecord]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::digest::ModuleDigest;
-    use crate::registry::{Declared, SkillName, VersionState};
+    use skillhost::ModuleDigest;
+    use skillhost::{Declared, SkillName, VersionState};
 
     fn version(http: &[&str]) -> SkillVersion {
         SkillVersion {

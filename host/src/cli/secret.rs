@@ -10,9 +10,9 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::{Context, fail, runtime};
-use crate::codes;
-use crate::secrets::MasterKey;
-use crate::skill_host::SkillHost;
+use skillhost::Host;
+use skillhost::MasterKey;
+use skillhost::codes;
 
 #[derive(Debug, Subcommand)]
 pub enum SecretCommand {
@@ -59,7 +59,7 @@ fn read_value() -> Result<Zeroizing<String>, ExitCode> {
     } else {
         let mut text = Zeroizing::new(String::new());
         std::io::stdin()
-            .take(crate::secrets::MAX_SECRET_LEN as u64 + 2)
+            .take(skillhost::MAX_SECRET_LEN as u64 + 2)
             .read_to_string(&mut text)
             .map_err(io)?;
         text
@@ -85,9 +85,9 @@ fn run_inner(ctx: &Context, cmd: SecretCommand) -> Result<(), ExitCode> {
     if let SecretCommand::InitKey { key_file } = &cmd {
         let path = key_file
             .clone()
-            .unwrap_or_else(|| ctx.data_dir.join(crate::secrets::key::FILE));
+            .unwrap_or_else(|| ctx.data_dir.join(skillhost::MasterKey::FILE));
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            crate::data_dir::create(parent)
+            skillhost::create_data_dir(parent)
                 .map_err(|e| fail(&json!({ "code": codes::HOST_IO, "message": e.to_string() })))?;
         }
         let key = MasterKey::generate();
@@ -98,7 +98,7 @@ fn run_inner(ctx: &Context, cmd: SecretCommand) -> Result<(), ExitCode> {
     }
     let rt = runtime()?;
     let host = rt
-        .block_on(SkillHost::open(&ctx.config, &ctx.data_dir))
+        .block_on(Host::open(ctx.config.clone(), &ctx.data_dir))
         .map_err(|e| fail(&e.to_json()))?;
     let who = ctx.actor.as_str();
     match cmd {

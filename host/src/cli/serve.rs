@@ -7,8 +7,8 @@ use clap::Args;
 use serde_json::json;
 
 use super::{Context, fail, runtime};
-use crate::codes;
-use crate::embed::Host;
+use skillhost::Host;
+use skillhost::codes;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -46,7 +46,7 @@ pub fn serve(ctx: &Context, args: ServeArgs) -> ExitCode {
             Ok(addr) => eprintln!("skillhost: listening on http://{addr} (HTTP API at /v1, MCP at /mcp)"),
             Err(e) => return fail(&json!({ "code": codes::HOST_IO, "message": e.to_string() })),
         }
-        match crate::api::serve(host, listener, shutdown_signal()).await {
+        match skillhost::serve_http(host, listener, shutdown_signal()).await {
             Ok(()) => {
                 eprintln!("skillhost: stopped");
                 ExitCode::SUCCESS
@@ -80,12 +80,12 @@ async fn shutdown_signal() {
 }
 
 pub fn mcp(ctx: &Context) -> ExitCode {
-    let token = match std::env::var(crate::mcp::TOKEN_ENV) {
+    let token = match std::env::var(skillhost::TOKEN_ENV) {
         Ok(t) if !t.is_empty() => t,
         _ => {
             return fail(&json!({
                 "code": codes::AUTH_FAILURE,
-                "message": format!("set {} to a token from `skillhost token create`", crate::mcp::TOKEN_ENV),
+                "message": format!("set {} to a token from `skillhost token create`", skillhost::TOKEN_ENV),
             }));
         }
     };
@@ -103,7 +103,7 @@ pub fn mcp(ctx: &Context) -> ExitCode {
         if let Err(e) = host.authenticate(&token).await {
             return fail(&e.to_json());
         }
-        match crate::mcp::serve_stdio(host, token).await {
+        match skillhost::serve_mcp_stdio(host, token).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => fail(&json!({ "code": codes::HOST_INTERNAL, "message": message })),
         }

@@ -6,9 +6,9 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::{Context, fail, runtime};
-use crate::auth::Role;
-use crate::codes;
-use crate::skill_host::SkillHost;
+use skillhost::Host;
+use skillhost::Role;
+use skillhost::codes;
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
@@ -40,7 +40,7 @@ pub fn run(ctx: &Context, cmd: TokenCommand) -> ExitCode {
         Ok(rt) => rt,
         Err(c) => return c,
     };
-    let host = match rt.block_on(SkillHost::open(&ctx.config, &ctx.data_dir)) {
+    let host = match rt.block_on(Host::open(ctx.config.clone(), &ctx.data_dir)) {
         Ok(h) => h,
         Err(e) => return fail(&e.to_json()),
     };

@@ -94,6 +94,7 @@ impl EngineStats {
     }
 
     /// Most instances that ever ran at once.
+    #[cfg(any(test, feature = "internal"))] // tests and benches
     pub fn peak_in_flight(&self) -> u64 {
         self.peak_in_flight.load(Ordering::SeqCst)
     }
@@ -194,6 +195,7 @@ impl SkillEngine {
     }
 
     /// The owner's default limits.
+    #[cfg(any(test, feature = "internal"))] // tests and benches
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
@@ -281,6 +283,7 @@ impl SkillEngine {
                     // that key serialized for this module. wasmtime
                     // additionally refuses artifacts from an incompatible
                     // engine.
+                    #[allow(unsafe_code)]
                     match unsafe { Component::deserialize(&self.engine, &artifact) } {
                         Ok(c) => return Ok((c, ArtifactSource::Cache)),
                         Err(e) => {
@@ -309,7 +312,9 @@ impl SkillEngine {
 pub struct LoadedSkill {
     engine: Engine,
     pre: SkillPre<SandboxState>,
+    #[cfg_attr(not(feature = "internal"), allow(dead_code))] // tests and benches
     digest: ModuleDigest,
+    #[cfg_attr(not(feature = "internal"), allow(dead_code))] // tests and benches
     source: ArtifactSource,
     slots: Arc<Semaphore>,
     egress: Arc<EgressClient>,
@@ -318,11 +323,13 @@ pub struct LoadedSkill {
 
 impl LoadedSkill {
     /// SHA-256 of the module bytes this skill was loaded from.
+    #[cfg(any(test, feature = "internal"))] // tests and benches
     pub fn digest(&self) -> ModuleDigest {
         self.digest
     }
 
     /// Whether the machine code came from the artifact cache.
+    #[cfg(any(test, feature = "internal"))] // tests and benches
     pub fn source(&self) -> &ArtifactSource {
         &self.source
     }
@@ -358,11 +365,13 @@ impl LoadedSkill {
 
     /// Call `invoke` with a JSON input in a fresh instance under `limits`,
     /// with no outbound HTTP at all.
+    #[cfg(any(test, feature = "internal"))] // tests and benches
     pub async fn invoke(&self, input: &str, limits: &Limits) -> Invocation {
         self.invoke_granted(input, limits, &[]).await
     }
 
     /// Call `invoke`, allowing outbound HTTP to exactly `destinations`.
+    #[cfg(any(test, feature = "internal"))] // tests and benches
     pub async fn invoke_granted(
         &self,
         input: &str,

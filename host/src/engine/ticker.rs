@@ -10,6 +10,7 @@ use wasmtime::Engine;
 /// A running ticker thread.
 #[derive(Debug)]
 pub struct EpochTicker {
+    #[cfg_attr(not(test), allow(dead_code))] // joined by the ticker's test
     handle: Option<JoinHandle<()>>,
 }
 
@@ -35,6 +36,7 @@ impl EpochTicker {
 
     /// Wait for the thread to end (it ends within one tick of the engine
     /// being dropped).
+    #[cfg(test)]
     pub fn join(mut self) {
         if let Some(h) = self.handle.take() {
             let _ = h.join();

@@ -155,6 +155,7 @@ impl ServerHandler for SkillTools {
                     let e = HostError::Check(CheckError::InputSchema { errors: vec![why] });
                     let e = self
                         .host
+                        .core()
                         .refused(&caller.name, &request.name, None, None, e)
                         .await;
                     return Ok(tools::error_result(e.to_json()).into());
@@ -270,7 +271,7 @@ pub fn sweep_sessions(host: &Host, sessions: Arc<Sessions>, cancel: Cancellation
                     return;
                 }
             }
-            let ended = sessions.sweep(|token| host.token_is_live(token)).await;
+            let ended = sessions.sweep(|token| host.core().token_is_live(token)).await;
             if ended > 0 {
                 tracing::info!(
                     ended,

@@ -14,12 +14,14 @@ use std::path::Path;
 
 pub use error::RegistryError;
 pub use grants::{Narrowing, grant};
+#[cfg_attr(not(feature = "internal"), allow(unused_imports))] // tests and benches
 pub use model::{
     Decision, Declared, LimitSet, Permissions, ReviewedVersion, SkillRecord, SkillVersion,
     VersionState, transition,
 };
 pub use modules::{ModuleReadError, ModuleStore};
 pub use name::SkillName;
+#[cfg_attr(not(feature = "internal"), allow(unused_imports))] // tests and benches
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
 pub use store::{Actor, Inserted, RegistryStore, SecretRow, SecretStore, TokenRow, TokenStore};
 
@@ -76,11 +78,6 @@ impl Registry {
             store: Box::new(SqliteStore::in_memory()?),
             modules: ModuleStore::in_memory(),
         })
-    }
-
-    /// A registry over any store (e.g. a shared database).
-    pub fn with_store(store: Box<dyn RegistryStore>, modules: ModuleStore) -> Self {
-        Registry { store, modules }
     }
 
     /// Register `bytes` as a pending version of `name`. The module file is

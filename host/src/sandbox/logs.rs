@@ -77,12 +77,13 @@ impl LogBuffer {
     }
 
     /// Records dropped because a cap was reached.
-    pub fn dropped(&self) -> u64 {
-        self.dropped
-    }
-
+    #[cfg(test)]
     pub fn records(&self) -> &[LogRecord] {
         &self.records
+    }
+
+    pub fn dropped(&self) -> u64 {
+        self.dropped
     }
 
     pub fn into_records(self) -> Vec<LogRecord> {

@@ -175,13 +175,11 @@ pub struct EgressGrants {
     pub witness: Option<Arc<dyn crate::egress::EgressWitness>>,
 }
 
-fn new_store(
-    engine: &Engine,
-    limits: &Limits,
-    stdio: &CapturedStdio,
-    egress: EgressSession,
-) -> wasmtime::Result<Store<SandboxState>> {
-    let wasi = WasiCtxBuilder::new()
+/// WASI as a skill sees it: captured stdout and stderr, coarse clocks, and
+/// nothing else: no files, env, args or stdin, and no sockets of any kind
+/// (each switched off here, not left to a default).
+fn locked_down_wasi(limits: &Limits, stdio: &CapturedStdio) -> wasmtime_wasi::WasiCtx {
+    WasiCtxBuilder::new()
         .stdout(stdio.stdout())
         .stderr(stdio.stderr())
         .allow_tcp(false)
@@ -191,7 +189,16 @@ fn new_store(
         .monotonic_clock(clocks::CoarseMonotonicClock::new(
             limits.clock_resolution_us,
         ))
-        .build();
+        .build()
+}
+
+fn new_store(
+    engine: &Engine,
+    limits: &Limits,
+    stdio: &CapturedStdio,
+    egress: EgressSession,
+) -> wasmtime::Result<Store<SandboxState>> {
+    let wasi = locked_down_wasi(limits, stdio);
     let state = SandboxState {
         wasi,
         table: ResourceTable::new(),
@@ -474,6 +481,36 @@ pub(crate) fn accept_metadata(returned: Returned) -> Result<contract::Metadata, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Socket creation itself is refused, not only every address: with TCP
+    /// or UDP switched on, a socket is created and only the address check (a
+    /// default that denies all) stands in the way. wasmtime-wasi 48 leaves
+    /// both off by default; this fails if the builder (or a future default)
+    /// turns either on. The probe skill cannot tell those apart (both are
+    /// "permission denied"), so this asks the host's WASI implementation
+    /// directly.
+    #[tokio::test]
+    async fn no_socket_can_even_be_created() {
+        use wasmtime_wasi::p2::bindings::sockets::network::IpAddressFamily;
+        use wasmtime_wasi::p2::bindings::sockets::tcp_create_socket::Host as _;
+        use wasmtime_wasi::p2::bindings::sockets::udp_create_socket::Host as _;
+        use wasmtime_wasi::sockets::WasiSocketsCtxView;
+
+        let stdio = CapturedStdio::new(64);
+        let mut wasi = locked_down_wasi(&Limits::default(), &stdio);
+        let mut table = ResourceTable::new();
+        let mut view = WasiSocketsCtxView {
+            ctx: wasi.sockets(),
+            table: &mut table,
+        };
+        for family in [IpAddressFamily::Ipv4, IpAddressFamily::Ipv6] {
+            assert!(view.create_tcp_socket(family).is_err(), "TCP {family:?}");
+            assert!(
+                view.create_udp_socket(family).await.is_err(),
+                "UDP {family:?}"
+            );
+        }
+    }
 
     #[test]
     fn trap_kinds_are_snake_case() {

@@ -29,6 +29,9 @@ impl std::fmt::Debug for MasterKey {
 }
 
 impl MasterKey {
+    /// The key's file name in the data dir.
+    pub const FILE: &str = FILE;
+
     /// A fresh random key.
     pub fn generate() -> Self {
         let mut bytes = Zeroizing::new([0u8; 32]);

@@ -18,6 +18,7 @@ use std::collections::BTreeSet;
 use zeroize::Zeroizing;
 
 pub use key::MasterKey;
+#[cfg_attr(not(feature = "internal"), allow(unused_imports))] // tests and benches
 pub use placeholder::{placeholder, valid_name};
 pub use redact::{Redaction, Redactor};
 pub use skillhost_policy::scan::Scanner;
@@ -480,10 +481,6 @@ impl<'a> Vault<'a> {
         }
     }
 
-    /// Decrypt the granted secrets of a skill for one invocation.
-    pub fn grants_for(&self, skill: &str, granted: &[String]) -> SecretGrants {
-        reveal(self.store, Some(self.key), skill, granted)
-    }
 }
 
 /// Decrypt what `skill` was granted. Without a key, every set secret

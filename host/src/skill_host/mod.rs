@@ -33,9 +33,11 @@ mod invoke;
 mod owner;
 mod repeats;
 
+#[cfg_attr(not(feature = "internal"), allow(unused_imports))] // tests and benches
 pub use changes::{POLL, SkillInfo};
 
 use crate::secrets::{MasterKey, Redactor, SecretError, SecretGrants, SecretSummary, Vault};
+#[cfg_attr(not(feature = "internal"), allow(unused_imports))] // tests and benches
 pub use owner::declared_from;
 
 /// Why a host operation was refused before or instead of running a skill.
@@ -244,10 +246,7 @@ impl SkillHost {
         Ok(host)
     }
 
-    pub fn registry(&self) -> &Registry {
-        &self.registry
-    }
-
+    #[cfg(any(test, feature = "internal"))] // tests and benches
     pub fn audit(&self) -> &AuditSink {
         &self.audit
     }
