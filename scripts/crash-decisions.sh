@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-20}"
 for seed in $(seq 1 "$runs"); do
-  SKILLHOST_CRASH_SEED="$seed" cargo test -q -p skillhost --test e2e crash_decisions >/dev/null
+  SKILLHOST_CRASH_SEED="$seed" cargo test -q -p skillhost --features internal --test e2e crash_decisions >/dev/null
   echo "seed $seed: ok"
 done

@@ -144,20 +144,23 @@ async fn granted_destinations_work_over_tls_and_http() {
 #[tokio::test]
 async fn userinfo_tricks_are_refused_before_anything_is_sent() {
     let n = net();
-    let before = n.tls.hits();
     let p = n.tls.port();
     for url in [
-        format!("https://api.test:{p}@evil.test/"),
-        format!("https://api.test@evil.test:{p}/"),
-        format!("https://user:pw@api.test:{p}/json"),
-        format!("https://user@api.test:{p}/json"),
+        format!("https://api.test:{p}@evil.test/?m=egress-userinfo"),
+        format!("https://api.test@evil.test:{p}/?m=egress-userinfo"),
+        format!("https://user:pw@api.test:{p}/json?m=egress-userinfo"),
+        format!("https://user@api.test:{p}/json?m=egress-userinfo"),
     ] {
         assert_refused(
             &probe(&[tls_grant()], json!({ "url": url })).await,
             codes::EGRESS_USERINFO,
         );
     }
-    assert_eq!(n.tls.hits(), before, "no request may reach the server");
+    assert_eq!(
+        servers::requests_containing("m=egress-userinfo"),
+        0,
+        "no request may reach the server"
+    );
 }
 
 #[tokio::test]
@@ -264,13 +267,12 @@ async fn special_address_literals_are_refused_even_when_granted() {
 #[tokio::test]
 async fn names_that_resolve_to_private_addresses_are_refused() {
     let n = net();
-    let before = n.tls.hits();
     // Static resolution (the test resolver hook): api.test → 127.0.0.1.
     let out = probe_with(
         &n.strict_probe,
         &test_limits(),
         &[tls_grant()],
-        json!({ "url": format!("{}/json", tls_grant()) }),
+        json!({ "url": format!("{}/json?m=egress-private", tls_grant()) }),
     )
     .await;
     assert_refused(&out, codes::EGRESS_PRIVATE_ADDRESS);
@@ -284,16 +286,20 @@ async fn names_that_resolve_to_private_addresses_are_refused() {
         &n.strict_probe,
         &test_limits(),
         &grant,
-        json!({ "url": format!("{}/json", grant[0]) }),
+        json!({ "url": format!("{}/json?m=egress-private", grant[0]) }),
     )
     .await;
     assert_refused(&out, codes::EGRESS_PRIVATE_ADDRESS);
-    assert_eq!(n.tls.hits(), before, "no connection may be made");
+    assert_eq!(
+        servers::requests_containing("m=egress-private"),
+        0,
+        "no connection may be made"
+    );
 }
 
 #[tokio::test]
 async fn redirects_come_back_to_the_skill_and_follow_ups_are_checked() {
-    let n = net();
+    let _n = net();
     let g = tls_grant();
     // To a host that is not granted: the 3xx comes back; following it is refused.
     let url = format!("{g}/redirect?to=https://evil.test/steal");
@@ -311,13 +317,14 @@ async fn redirects_come_back_to_the_skill_and_follow_ups_are_checked() {
 
     // To a granted host: not followed by the host (one request reaches the
     // server), works when the skill follows it.
-    let url = format!("{g}/redirect?to={g}/json");
-    let before = n.tls.hits();
+    // The marker is in both the redirect and its target, so a followed
+    // redirect would be counted twice.
+    let url = format!("{g}/redirect?to={g}/json?m=egress-not-followed");
     let out = probe(std::slice::from_ref(&g), json!({ "url": url })).await;
     assert_eq!(out["status"], 302);
     assert_eq!(
-        n.tls.hits(),
-        before + 1,
+        servers::requests_containing("m=egress-not-followed"),
+        1,
         "the host must not follow redirects"
     );
     let out = probe(std::slice::from_ref(&g), json!({ "url": url, "follow": 1 })).await;
@@ -515,16 +522,15 @@ async fn the_request_budget_holds() {
         http_requests: 5,
         ..test_limits()
     };
-    let before = n.plain.hits();
     let out = probe_with(
         &n.open_probe,
         &limits,
         &[plain_grant()],
-        json!({ "url": format!("{}/json", plain_grant()), "repeat": 8 }),
+        json!({ "url": format!("{}/json?m=egress-budget", plain_grant()), "repeat": 8 }),
     )
     .await;
     assert_refused(&out, codes::EGRESS_TOO_MANY_REQUESTS);
-    assert_eq!(n.plain.hits() - before, 5);
+    assert_eq!(servers::requests_containing("m=egress-budget"), 5);
 }
 
 #[tokio::test]
@@ -546,11 +552,14 @@ async fn every_attempt_is_reported_for_audit() {
 
 #[tokio::test]
 async fn without_grants_nothing_leaves_the_sandbox() {
-    let n = net();
-    let before = n.tls.hits();
-    let out = probe(&[], json!({ "url": format!("{}/json", tls_grant()) })).await;
+    let _n = net();
+    let out = probe(
+        &[],
+        json!({ "url": format!("{}/json?m=egress-no-grants", tls_grant()) }),
+    )
+    .await;
     assert_refused(&out, codes::EGRESS_HOST_NOT_ALLOWED);
-    assert_eq!(n.tls.hits(), before);
+    assert_eq!(servers::requests_containing("m=egress-no-grants"), 0);
 }
 
 /// The JSON API that `item-stats` asks for lives on a fixed port; start it
@@ -566,7 +575,7 @@ async fn a_json_api_skill_through_the_registry_cli_and_audit() {
     use skillhost::{Added, SkillHost};
 
     let n = net();
-    let api = json_api();
+    let _api = json_api();
     let dir = tempfile::tempdir().unwrap();
     let config = HostConfig {
         egress: egress_config(&n.ca_file, true),
@@ -630,7 +639,6 @@ async fn a_json_api_skill_through_the_registry_cli_and_audit() {
     std::fs::write(&config_file, config.to_toml()).unwrap();
     let cli_dir = dir.path().join("cli");
     let proxy_url = format!("http://127.0.0.1:{}", proxy.port());
-    let before = api.hits();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_skillhost"))
         .env("SKILLHOST_DATA_DIR", &cli_dir)
         .env("HTTPS_PROXY", &proxy_url)
@@ -641,7 +649,7 @@ async fn a_json_api_skill_through_the_registry_cli_and_audit() {
         .arg(&config_file)
         .args(["dev"])
         .arg(skill_path("item_stats"))
-        .args(["--input", r#"{"tag":"tools"}"#])
+        .args(["--input", r#"{"tag":"tools-proxy"}"#])
         .output()
         .unwrap();
     assert!(
@@ -651,7 +659,7 @@ async fn a_json_api_skill_through_the_registry_cli_and_audit() {
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["total_cents"], 4000);
-    assert_eq!(api.hits(), before + 1);
+    assert_eq!(servers::requests_containing("tag=tools-proxy"), 1);
     assert_eq!(
         proxy.hits(),
         0,

