@@ -6,7 +6,7 @@
 //! Run: `cargo bench -p skillhost --features internal --bench invoke_echo` (after building the
 //! example skills). The last lines print both medians and their ratio.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use criterion::Criterion;
@@ -16,17 +16,10 @@ use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-const INPUT: &str = r#"{"message":"hello","n":42}"#;
+mod support;
+use support::{median_ns, padded, skill_file};
 
-fn echo_path() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../skills-examples/target/wasm32-wasip2/release/echo.wasm");
-    assert!(
-        p.is_file(),
-        "build the example skills first: cargo build --release --target wasm32-wasip2 --manifest-path skills-examples/Cargo.toml"
-    );
-    p
-}
+const INPUT: &str = r#"{"message":"hello","n":42}"#;
 
 /// Store state for the baseline: WASI with wasmtime's defaults and no-op host
 /// functions. No fuel, no epochs, no limiter, no pooling.
@@ -86,12 +79,6 @@ async fn baseline_invoke(engine: &Engine, pre: &SkillPre<Baseline>) -> String {
         .unwrap()
 }
 
-fn median_ns(dir: &Path, group: &str, bench: &str) -> Option<f64> {
-    let path = dir.join(group).join(bench).join("new/estimates.json");
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    v["median"]["point_estimate"].as_f64()
-}
-
 fn main() {
     let out_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion");
     let mut c = Criterion::default()
@@ -100,7 +87,7 @@ fn main() {
         .measurement_time(Duration::from_secs(5))
         .configure_from_args();
 
-    let bytes = std::fs::read(echo_path()).unwrap();
+    let bytes = std::fs::read(skill_file("echo")).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -126,14 +113,16 @@ fn main() {
     });
     group.finish();
 
-    // The full pipeline: registry lookup and re-hash, rate limits, schema,
-    // sandbox, and two durable audit records per call. Sequentially (one
-    // caller) and with 64 callers at once, with and without group commit.
+    // The full pipeline: the runnable view, rate limits, schema, the loaded
+    // component, the sandbox, and two durable audit records per call.
+    // Sequentially (one caller) and with 64 callers at once, with and
+    // without group commit; sequentially with the log on the page cache
+    // only; and for a 20 MiB component.
     let mt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    let checked = |group_commit: bool| {
+    let checked = |group_commit: bool, bytes: &[u8]| {
         let dir = tempfile::tempdir().unwrap();
         let mut config = HostConfig::default();
         config.rate.per_skill_per_minute = u32::MAX;
@@ -144,7 +133,7 @@ fn main() {
             let host = skillhost::SkillHost::open(&config, dir.path())
                 .await
                 .unwrap();
-            let added = host.add(&bytes, "bench").await.unwrap();
+            let added = host.add(bytes, "bench").await.unwrap();
             let v = added.version();
             host.approve("echo", &v.digest, &Default::default(), "bench")
                 .await
@@ -157,13 +146,44 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let (_d1, grouped) = checked(true);
-    let (_d2, ungrouped) = checked(false);
+    let (_d1, grouped) = checked(true, &bytes);
+    let (_d2, ungrouped) = checked(false, &bytes);
+    // The same skill padded to 20 MiB (a custom section, as a large
+    // interpreter component carries): the per-call cost must not grow with
+    // the module once it is loaded and verified.
+    let big = padded(&bytes, 20 << 20);
+    let (_d3, padded_host) = checked(true, &big);
     let mut group = c.benchmark_group("invoke_echo_checked");
     group.bench_function("sequential", |b| {
         b.iter(|| {
             let inv = mt.block_on(grouped.invoke("echo", INPUT, "bench")).unwrap();
             assert_eq!(inv.result.unwrap().len(), INPUT.len());
+        })
+    });
+    // The audit log on the page cache only (no fdatasync): what the
+    // pipeline itself costs next to the bare sandbox call.
+    skillhost::audit::BENCH_SKIP_FSYNC.store(true, std::sync::atomic::Ordering::SeqCst);
+    for (name, host) in [
+        ("sequential_page_cache", &grouped),
+        ("sequential_page_cache_20mib", &padded_host),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let inv = mt.block_on(host.invoke("echo", INPUT, "bench")).unwrap();
+                assert_eq!(inv.result.unwrap().len(), INPUT.len());
+            })
+        });
+    }
+    skillhost::audit::BENCH_SKIP_FSYNC.store(false, std::sync::atomic::Ordering::SeqCst);
+    // What one durable append costs on this disk: the floor under a
+    // sequential invocation, which makes two records durable in turn.
+    let sync_dir = tempfile::tempdir_in(_d1.path()).unwrap();
+    let mut sync_file = std::fs::File::create(sync_dir.path().join("sync")).unwrap();
+    group.bench_function("fdatasync_200_bytes", |b| {
+        use std::io::Write as _;
+        b.iter(|| {
+            sync_file.write_all(&[b'x'; 200]).unwrap();
+            sync_file.sync_data().unwrap();
         })
     });
     for (name, host) in [
@@ -242,6 +262,38 @@ fn main() {
             c / 1e3,
             1e9 / c,
             c / r
+        );
+    }
+    let stat = |name: &str| median_ns(&out_dir, "invoke_echo_checked", name).filter(|_| measured);
+    let sandbox = median_ns(&out_dir, "invoke_echo", "skillhost").filter(|_| measured);
+    if let (Some(p), Some(s)) = (stat("sequential_page_cache"), sandbox) {
+        println!(
+            "P1 page cache: median checked pipeline = {:.1} µs, bare sandbox call = {:.1} µs, ratio = {:.2} (goal <= 1.5)",
+            p / 1e3,
+            s / 1e3,
+            p / s
+        );
+    }
+    if let (Some(seq), Some(sync)) = (stat("sequential"), stat("fdatasync_200_bytes")) {
+        let bound = 2.0 * sync + 100_000.0;
+        println!(
+            "P1 fsync: median sequential = {:.1} µs, fdatasync = {:.1} µs, bound 2 x fdatasync + 100 µs = {:.1} µs, ratio = {:.2} (goal <= 1.0)",
+            seq / 1e3,
+            sync / 1e3,
+            bound / 1e3,
+            seq / bound
+        );
+    }
+    if let (Some(big), Some(small)) = (
+        stat("sequential_page_cache_20mib"),
+        stat("sequential_page_cache"),
+    ) {
+        println!(
+            "size independence: median 20 MiB component = {:.1} µs, {:.0} KiB component = {:.1} µs, ratio = {:.2} (goal <= 1.2)",
+            big / 1e3,
+            bytes.len() as f64 / 1024.0,
+            small / 1e3,
+            big / small
         );
     }
     for name in ["concurrent64_group_commit", "concurrent64_no_group_commit"] {

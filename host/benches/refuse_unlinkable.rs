@@ -9,72 +9,22 @@
 //! Run: `cargo bench -p skillhost --features internal --bench refuse_unlinkable` (after building
 //! the example skills). The last lines print both medians and their ratio.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use criterion::Criterion;
 use skillhost::{HostConfig, SkillEngine, codes};
 
+mod support;
+use support::{median_ns, padded, peak_rss_kib, skill_file};
+
 const PADDING: usize = 12 << 20;
-
-fn skill_file(stem: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../skills-examples/target/wasm32-wasip2/release")
-        .join(format!("{stem}.wasm"));
-    assert!(
-        p.is_file(),
-        "{} is missing: build the example skills first: cargo build --release --target wasm32-wasip2 --manifest-path skills-examples/Cargo.toml",
-        p.display()
-    );
-    p
-}
-
-fn leb128(mut n: usize, out: &mut Vec<u8>) {
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
-/// `bytes` with a custom section (id 0, LEB128 size, name, payload) of
-/// `size` payload bytes appended: still a valid component.
-fn padded(bytes: &[u8], size: usize) -> Vec<u8> {
-    let name = b"skillhost-bench-padding";
-    let mut section = Vec::with_capacity(size + name.len() + 8);
-    leb128(name.len(), &mut section);
-    section.extend_from_slice(name);
-    section.resize(section.len() + size, 0x5a);
-    let mut out = Vec::with_capacity(bytes.len() + section.len() + 8);
-    out.extend_from_slice(bytes);
-    out.push(0);
-    leb128(section.len(), &mut out);
-    out.extend_from_slice(&section);
-    out
-}
-
-/// Peak resident set size of this process so far, in KiB (Linux).
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
 
 fn mib(kib: Option<u64>) -> String {
     kib.map_or_else(
         || "unknown".to_string(),
         |k| format!("{:.1} MiB", k as f64 / 1024.0),
     )
-}
-
-fn median_ns(dir: &Path, group: &str, bench: &str) -> Option<f64> {
-    let path = dir.join(group).join(bench).join("new/estimates.json");
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    v["median"]["point_estimate"].as_f64()
 }
 
 fn main() {

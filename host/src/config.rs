@@ -63,14 +63,29 @@ pub struct EngineConfig {
     /// Maximum wasm stack, in bytes. Stops runaway recursion with a
     /// `stack_overflow` trap before it can touch the host's stack.
     pub stack_bytes: u64,
-    /// Invocations running at once. Sizes the instance pool; further
-    /// invocations wait for a free slot.
+    /// Invocations running at once: the one concurrency gate. Sizes the
+    /// instance pool; an invocation that finds every place taken is refused
+    /// at once with `rate.busy` (it does not queue). A skill's `metadata`
+    /// call while it is added waits for a place instead.
+    ///
+    /// The pool's reservations follow from this and the limits alone, never
+    /// from how many skills are approved: for N = `max_concurrent`, N
+    /// component instances, 16 N core instances, 2 N linear memories of up
+    /// to `limits.memory_bytes` each (address space reserved; pages become
+    /// resident only as a guest touches them), 16 N tables of 20,000
+    /// elements, and N fiber stacks of `stack_bytes` + 1 MiB.
     pub max_concurrent: u32,
     /// Epoch tick, in milliseconds: how often running skills are checked
     /// against their deadline.
     pub epoch_tick_ms: u64,
     /// Cache compiled artifacts in the data dir (verified before use).
     pub artifact_cache: bool,
+    /// Bytes of loaded components (the code memory wasmtime maps for each)
+    /// kept in memory between calls, least recently used dropped first. A
+    /// dropped component is loaded again on its next call, from bytes read
+    /// back and re-hashed. Bounds the host's memory whatever the number of
+    /// approved skills; a single component over the bound still runs.
+    pub loaded_bytes_max: u64,
 }
 
 impl Default for EngineConfig {
@@ -80,6 +95,7 @@ impl Default for EngineConfig {
             max_concurrent: 64,
             epoch_tick_ms: 10,
             artifact_cache: true,
+            loaded_bytes_max: 256 * 1024 * 1024,
         }
     }
 }
@@ -235,6 +251,10 @@ pub struct ServerConfig {
     pub mcp_sessions_total: u32,
     /// An MCP session unused this long ends (and its event streams).
     pub mcp_session_idle_ms: u64,
+    /// Skills per page of a listing (MCP `tools/list`, `GET /v1/skills`):
+    /// the answer's size does not grow with the number of skills; clients
+    /// follow the cursor for the rest.
+    pub page_size: u32,
 }
 
 impl Default for ServerConfig {
@@ -248,6 +268,7 @@ impl Default for ServerConfig {
             mcp_sessions_per_token: 16,
             mcp_sessions_total: 256,
             mcp_session_idle_ms: 300_000,
+            page_size: 100,
         }
     }
 }
@@ -256,24 +277,44 @@ impl Default for ServerConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HostConfig {
+    /// Per-invocation resource limits (`[limits]`).
     pub limits: Limits,
+    /// Engine-wide settings fixed at start-up (`[engine]`).
     pub engine: EngineConfig,
+    /// Outbound HTTP settings (`[egress]`); a skill's grants never widen them.
     pub egress: EgressConfig,
+    /// Invocation and authentication-failure rate limits (`[rate]`).
     pub rate: RateConfig,
+    /// Audit log retention and batching (`[audit]`).
     pub audit: AuditConfig,
+    /// `skillhost serve` settings: the HTTP API and MCP over HTTP (`[server]`).
     pub server: ServerConfig,
 }
 
 /// Why a configuration was refused.
+#[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The config file could not be read. Reported as `host.config`.
     #[error("cannot read config file {path}: {source}")]
     Read {
+        /// The config file's path, as given.
         path: String,
+        /// The I/O error from reading it.
         source: std::io::Error,
     },
+    /// The file is not valid TOML or does not match the configuration's shape
+    /// (an unknown key, a wrong type). Reported as `host.config`.
     #[error("invalid config file {path}: {message}")]
-    Parse { path: String, message: String },
+    Parse {
+        /// Where the TOML came from: the file's path, or another origin label.
+        path: String,
+        /// The TOML parser's message.
+        message: String,
+    },
+    /// The configuration parsed but a value is unacceptable (e.g. a limit of 0,
+    /// which would disable it); the message names the key. Reported as
+    /// `host.config`.
     #[error("invalid config: {0}")]
     Invalid(String),
 }
@@ -318,6 +359,7 @@ impl HostConfig {
             ("engine.stack_bytes", e.stack_bytes),
             ("engine.max_concurrent", u64::from(e.max_concurrent)),
             ("engine.epoch_tick_ms", e.epoch_tick_ms),
+            ("engine.loaded_bytes_max", e.loaded_bytes_max),
             ("egress.request_timeout_ms", self.egress.request_timeout_ms),
             ("egress.max_response_bytes", self.egress.max_response_bytes),
             ("egress.max_header_bytes", self.egress.max_header_bytes),
@@ -339,6 +381,7 @@ impl HostConfig {
                 u64::from(self.server.max_connections),
             ),
             ("server.header_timeout_ms", self.server.header_timeout_ms),
+            ("server.page_size", u64::from(self.server.page_size)),
         ];
         for (name, value) in positive {
             if value == 0 {
@@ -355,6 +398,11 @@ impl HostConfig {
         if e.stack_bytes > 64 * 1024 * 1024 {
             return Err(ConfigError::Invalid(
                 "engine.stack_bytes must be at most 64 MiB".into(),
+            ));
+        }
+        if self.server.page_size > 10_000 {
+            return Err(ConfigError::Invalid(
+                "server.page_size must be at most 10000".into(),
             ));
         }
         if e.max_concurrent > 10_000 {

@@ -74,20 +74,19 @@ fn contract_version(name: &str) -> Option<&str> {
 }
 
 /// Semver compatibility as the component model applies it: same major
-/// version when it is not 0; for 0.x, the same minor; for 0.0.x, identical.
+/// version when it is not 0; for 0.x, the same minor; for 0.0.x, identical
+/// (major, minor and patch). Pre-release and build metadata do not count
+/// (`0.1.0-rc1` speaks 0.1). A version that is not semver (`semver` crate)
+/// is incompatible.
 fn compatible(found: &str, ours: &str) -> bool {
-    fn parts(v: &str) -> Option<(u64, u64, u64)> {
-        let core = v.split(['-', '+']).next()?;
-        let mut it = core.split('.').map(|p| p.parse::<u64>().ok());
-        Some((it.next()??, it.next()??, it.next()??))
-    }
-    match (parts(found), parts(ours)) {
-        (Some((fa, fb, fc)), Some((oa, ob, oc))) => match (oa, ob) {
-            (0, 0) => (fa, fb, fc) == (oa, ob, oc),
-            (0, _) => fa == 0 && fb == ob,
-            _ => fa == oa,
-        },
-        _ => false,
+    use semver::Version;
+    let (Ok(found), Ok(ours)) = (Version::parse(found), Version::parse(ours)) else {
+        return false;
+    };
+    match (ours.major, ours.minor) {
+        (0, 0) => (found.major, found.minor, found.patch) == (0, 0, ours.patch),
+        (0, minor) => found.major == 0 && found.minor == minor,
+        (major, _) => found.major == major,
     }
 }
 
@@ -112,6 +111,15 @@ mod tests {
         assert!(!compatible("0.0.2", "0.0.1"));
         assert!(!compatible("garbage", "0.1.0"));
         assert!(compatible("0.1.0-rc1", "0.1.0"));
+        assert!(compatible("0.1.2+build.5", "0.1.0"));
+        assert!(compatible("0.0.1-rc1", "0.0.1"));
+        assert!(compatible("1.0.0", "1.4.0"));
+        assert!(!compatible("0.1.0", "0.0.1"));
+        // Not semver: refused, never read loosely.
+        for bad in ["", "0.1", "0.1.0.0", "01.1.0", "0.1.x", "v0.1.0", " 0.1.0"] {
+            assert!(!compatible(bad, "0.1.0"), "{bad:?}");
+        }
+        assert!(!compatible("0.1.0", "garbage"));
     }
 
     #[test]

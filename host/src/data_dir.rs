@@ -1,5 +1,14 @@
 //! The data dir: where the host keeps everything it persists. Created 0700
-//! on first write; everything inside is reached through `cap-std` handles.
+//! on first write.
+//!
+//! The module store (`modules/`) and the artifact cache (`artifacts/`),
+//! whose file names come from digests and engine versions, are reached
+//! through `cap-std` `Dir` handles rooted there. The audit log (`audit/`,
+//! segments named by the host's own sequence numbers), the SQLite database
+//! (`registry.db`), the key file (`master.key`) and the optional
+//! `skillhost.toml` are opened with `std::fs` at fixed names under the data
+//! dir. None is ever opened at a path built from skill-controlled input: no
+//! skill name, version or digest becomes a path.
 
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};

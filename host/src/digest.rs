@@ -14,10 +14,13 @@ impl ModuleDigest {
         ModuleDigest(Sha256::digest(bytes).into())
     }
 
+    /// Wrap a SHA-256 already computed (e.g. read back from the registry);
+    /// nothing is hashed or checked.
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         ModuleDigest(bytes)
     }
 
+    /// The raw 32 digest bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }

@@ -9,6 +9,7 @@ use crate::audit::{AuditRecord, Query as AuditQuery};
 use crate::auth::{Caller, NewToken, Role, TokenRecord};
 use crate::config::HostConfig;
 use crate::digest::ModuleDigest;
+use crate::engine::gc::Collected;
 use crate::metrics::Metrics;
 use crate::registry::{Narrowing, SkillRecord, SkillVersion};
 use crate::sandbox::Invocation;
@@ -224,6 +225,13 @@ impl Host {
         actor: &str,
     ) -> Result<(), HostError> {
         self.inner.set_disabled(skill, disabled, actor).await
+    }
+
+    /// Remove the compiled artifacts that no approved or pending version
+    /// needs, and audit it (one `gc` record). Safe while other hosts run on
+    /// the same data dir. Modules are kept.
+    pub async fn gc(&self, actor: &str) -> Result<Collected, HostError> {
+        self.inner.gc(actor).await
     }
 
     /// One skill with every version and its decisions.

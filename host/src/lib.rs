@@ -85,6 +85,9 @@
 //! and [`codes`] (every stable outcome code).
 
 #![deny(unsafe_code)]
+// The public door is documented item by item. The `internal` feature opens
+// undocumented internals to this project's own tests, so it is exempt.
+#![cfg_attr(not(feature = "internal"), warn(missing_docs))]
 
 /// Declare the crate's internal modules: private to the crate, or, with
 /// the `internal` feature (this project's own tests, benches and fuzzers),
@@ -117,6 +120,7 @@ internal_modules!(
     engine,
     mcp,
     metrics,
+    paging,
     registry,
     sandbox,
     secrets,
@@ -131,6 +135,7 @@ pub use data_dir::{create as create_data_dir, default_path as default_data_dir};
 pub use destination::{DestinationReview, review as review_destination};
 pub use digest::ModuleDigest;
 pub use embed::Host;
+pub use engine::gc::Collected;
 pub use mcp::{TOKEN_ENV, serve_stdio as serve_mcp_stdio};
 pub use metrics::Metrics;
 pub use registry::{

@@ -70,6 +70,8 @@ impl Metrics {
         self.with(|c| *c.egress.entry(code.to_string()).or_default() += 1);
     }
 
+    /// One refused token (`auth.failure`); exported as
+    /// `skillhost_auth_failures_total`.
     pub fn auth_failure(&self) {
         self.with(|c| c.auth_failures += 1);
     }
@@ -85,9 +87,10 @@ impl Metrics {
         })
     }
 
-    /// The Prometheus text exposition (format 0.0.4). `extra` lines (gauges
-    /// owned by the caller) are appended verbatim.
-    pub fn render(&self, extra: &[(&str, &str, f64)]) -> String {
+    /// The Prometheus text exposition (format 0.0.4). `extra` samples
+    /// (name, help, `gauge` or `counter`, value), owned by the caller, are
+    /// appended.
+    pub fn render(&self, extra: &[(&str, &str, &str, f64)]) -> String {
         let mut out = String::new();
         self.with(|c| {
             out.push_str("# HELP skillhost_invocations_total Invocations by outcome (ok, failed, denied) and stable code.\n");
@@ -136,10 +139,10 @@ impl Metrics {
             out.push_str("# TYPE skillhost_auth_failures_total counter\n");
             let _ = writeln!(out, "skillhost_auth_failures_total {}", c.auth_failures);
         });
-        for (name, help, value) in extra {
+        for (name, help, kind, value) in extra {
             let _ = writeln!(
                 out,
-                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
             );
         }
         out
@@ -163,7 +166,7 @@ mod tests {
         m.invocation("ok", "ok", Some(Duration::from_micros(700)));
         m.invocation("failed", "limits.timeout", Some(Duration::from_secs(20)));
         m.invocation("denied", "rate.limited", None);
-        let text = m.render(&[("skillhost_in_flight", "Running now.", 3.0)]);
+        let text = m.render(&[("skillhost_in_flight", "Running now.", "gauge", 3.0)]);
         assert!(text.contains("skillhost_invocation_duration_seconds_bucket{le=\"0.0005\"} 0\n"));
         assert!(text.contains("skillhost_invocation_duration_seconds_bucket{le=\"0.001\"} 1\n"));
         assert!(text.contains("skillhost_invocation_duration_seconds_bucket{le=\"10\"} 1\n"));

@@ -23,136 +23,114 @@ input_bytes = 4096
 request_timeout_ms = 20000
 "#;
 
+/// How one row of the status-code table is sent.
+enum Req {
+    /// A request to the server: method, path, bearer token, JSON body.
+    Api(Method, String, Option<String>, Option<String>),
+    /// Raw bytes POSTed to a skill's invoke URL with a bearer token.
+    Bytes(&'static str, String, Vec<u8>),
+    /// Raw HTTP/1.1 text written to the socket.
+    Raw(String),
+}
+
+/// One row: what is sent, the status and code it must get, and any check of
+/// the rest of the answer.
+struct Case {
+    what: &'static str,
+    send: Req,
+    status: u16,
+    code: Option<&'static str>,
+    check: fn(&Answer) -> Result<(), String>,
+}
+
+fn invoke(skill: &str, token: Option<&str>, body: &str) -> Req {
+    Req::Api(
+        Method::POST,
+        format!("/v1/skills/{skill}/invoke"),
+        token.map(str::to_string),
+        Some(body.to_string()),
+    )
+}
+
+fn call(method: Method, path: &str, token: Option<&str>) -> Req {
+    Req::Api(method, path.to_string(), token.map(str::to_string), None)
+}
+
+fn no_check(_: &Answer) -> Result<(), String> {
+    Ok(())
+}
+
+fn ensure(ok: bool, what: &str) -> Result<(), String> {
+    if ok { Ok(()) } else { Err(what.to_string()) }
+}
+
+/// An answer read off the socket: the status from its status line (0 if it
+/// is not HTTP/1.1), the JSON after its head, and all of it as text.
+fn raw_answer(text: String) -> Answer {
+    let status = text
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .and_then(|(_, body)| serde_json::from_str(body).ok())
+        .unwrap_or(serde_json::Value::Null);
+    Answer {
+        status,
+        retry_after: None,
+        www_authenticate: None,
+        body,
+        text,
+    }
+}
+
+async fn send(s: &Server, c: &reqwest::Client, how: &Req) -> Answer {
+    match how {
+        Req::Api(method, path, token, body) => {
+            let url = format!("{}{path}", s.url);
+            request(c, method.clone(), &url, token.as_deref(), body.as_deref()).await
+        }
+        Req::Bytes(skill, token, bytes) => {
+            let resp = c
+                .post(invoke_url(s, skill))
+                .bearer_auth(token)
+                .body(bytes.clone())
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            let text = resp.text().await.unwrap();
+            Answer {
+                status,
+                retry_after: None,
+                www_authenticate: None,
+                body: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+                text,
+            }
+        }
+        Req::Raw(text) => raw_answer(raw(s, text)),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_status_code_the_api_promises() {
     let dir = tempfile::tempdir().unwrap();
     let t = prepare(dir.path(), SKILLS).await;
     let s = Server::start(dir.path(), CONFIG);
     let c = client();
-    let post = |skill: &str, token: Option<&str>, body: &str| {
-        let (c, url, token, body) = (
-            c.clone(),
-            invoke_url(&s, skill),
-            token.map(str::to_string),
-            body.to_string(),
-        );
-        async move { request(&c, Method::POST, &url, token.as_deref(), Some(&body)).await }
-    };
-
-    // 200: output, usage and logs.
-    let a = post("word-stats", Some(&t.invoker), r#"{"text":"a b b"}"#).await;
-    assert_eq!(a.status, 200, "{}", a.text);
-    assert_eq!(a.body["output"]["words"], 3);
-    assert!(a.body["usage"]["fuel_consumed"].as_u64().unwrap() > 0);
-
-    // 401: no token, a malformed one, a well-formed unknown one.
-    for token in [
-        None,
-        Some("nope"),
-        Some("skh_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
-    ] {
-        let a = post("echo", token, "{}").await;
-        assert_eq!(
-            (a.status, a.code()),
-            (401, codes::AUTH_FAILURE),
-            "{token:?}"
-        );
-        assert_eq!(
-            a.www_authenticate.as_deref(),
-            Some("Bearer realm=\"skillhost\"")
-        );
+    let (invoker, echo_only) = (Some(t.invoker.as_str()), Some(t.echo_only.as_str()));
+    fn bearer_challenge(a: &Answer) -> Result<(), String> {
+        ensure(
+            a.www_authenticate.as_deref() == Some("Bearer realm=\"skillhost\""),
+            &format!("WWW-Authenticate is {:?}", a.www_authenticate),
+        )
     }
-
-    // 403: a token scoped to echo cannot invoke word-stats (or see it).
-    let a = post("word-stats", Some(&t.echo_only), r#"{"text":"x"}"#).await;
-    assert_eq!((a.status, a.code()), (403, codes::AUTH_FORBIDDEN));
-    let a = request(
-        &c,
-        Method::GET,
-        &format!("{}/v1/skills/word-stats", s.url),
-        Some(&t.echo_only),
-        None,
-    )
-    .await;
-    assert_eq!((a.status, a.code()), (403, codes::AUTH_FORBIDDEN));
-    let a = request(
-        &c,
-        Method::GET,
-        &format!("{}/v1/skills", s.url),
-        Some(&t.echo_only),
-        None,
-    )
-    .await;
-    let names: Vec<&str> = a.body["skills"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["echo"]);
-    // ... and an invoker is not an owner.
-    let a = request(
-        &c,
-        Method::GET,
-        &format!("{}/v1/owner/pending", s.url),
-        Some(&t.invoker),
-        None,
-    )
-    .await;
-    assert_eq!((a.status, a.code()), (403, codes::AUTH_FORBIDDEN));
-
-    // 404: unknown skill, invalid name, unknown route. 405: wrong method.
-    assert_eq!(
-        post("no-such-skill", Some(&t.invoker), "{}").await.code(),
-        codes::SKILL_NOT_FOUND
-    );
-    let a = post("BAD..name", Some(&t.invoker), "{}").await;
-    assert_eq!((a.status, a.code()), (404, codes::REGISTRY_INVALID_NAME));
-    let a = request(
-        &c,
-        Method::GET,
-        &format!("{}/v2/nothing", s.url),
-        None,
-        None,
-    )
-    .await;
-    assert_eq!((a.status, a.code()), (404, codes::API_NOT_FOUND));
-    let a = request(
-        &c,
-        Method::DELETE,
-        &format!("{}/v1/skills", s.url),
-        Some(&t.invoker),
-        None,
-    )
-    .await;
-    assert_eq!((a.status, a.code()), (405, codes::API_METHOD_NOT_ALLOWED));
-
-    // 400: malformed JSON, and a body that is not UTF-8.
-    let a = post("echo", Some(&t.invoker), r#"{"a":"#).await;
-    assert_eq!((a.status, a.code()), (400, codes::INPUT_INVALID_JSON));
-    let a = c
-        .post(invoke_url(&s, "echo"))
-        .bearer_auth(&t.invoker)
-        .body(vec![0xff, 0xfe, b'{'])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(a.status().as_u16(), 400);
-
-    // 413: declared too large, refused from the header before any body is
-    // sent; and streamed (chunked) past the cap.
     let big = format!("\"{}\"", "a".repeat(5000));
-    let a = post("echo", Some(&t.invoker), &big).await;
-    assert_eq!((a.status, a.code()), (413, codes::INPUT_TOO_LARGE));
-    let head_only = raw(
-        &s,
-        &format!(
-            "POST /v1/skills/echo/invoke HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Length: 100000000\r\n\r\n",
-            t.invoker
-        ),
+    let head_only = format!(
+        "POST /v1/skills/echo/invoke HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Length: 100000000\r\n\r\n",
+        t.invoker
     );
-    assert!(head_only.starts_with("HTTP/1.1 413"), "{head_only}");
-    assert!(head_only.contains(codes::INPUT_TOO_LARGE));
     let mut chunked = format!(
         "POST /v1/skills/echo/invoke HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nTransfer-Encoding: chunked\r\n\r\n",
         t.invoker
@@ -161,41 +139,250 @@ async fn every_status_code_the_api_promises() {
         chunked.push_str(&format!("3e8\r\n{}\r\n", "a".repeat(1000)));
     }
     chunked.push_str("0\r\n\r\n");
-    let streamed = raw(&s, &chunked);
-    assert!(streamed.starts_with("HTTP/1.1 413"), "{streamed}");
-    // The size is unknown when the stream is cut: the cap is reported, the
-    // same way the CLI reports stdin.
-    assert!(streamed.contains("input is more than "), "{streamed}");
+
+    // Run in order: the audit checks below count what these leave behind.
+    let cases = [
+        // 200: output, usage and logs.
+        Case {
+            what: "200: a call that succeeds",
+            send: invoke("word-stats", invoker, r#"{"text":"a b b"}"#),
+            status: 200,
+            code: None,
+            check: |a| {
+                ensure(a.body["output"]["words"] == 3, "output.words is not 3")?;
+                ensure(
+                    a.body["usage"]["fuel_consumed"]
+                        .as_u64()
+                        .is_some_and(|f| f > 0),
+                    "usage.fuel_consumed is not above 0",
+                )
+            },
+        },
+        // 401: no token, a malformed one, a well-formed unknown one.
+        Case {
+            what: "401: no token",
+            send: invoke("echo", None, "{}"),
+            status: 401,
+            code: Some(codes::AUTH_FAILURE),
+            check: bearer_challenge,
+        },
+        Case {
+            what: "401: a malformed token",
+            send: invoke("echo", Some("nope"), "{}"),
+            status: 401,
+            code: Some(codes::AUTH_FAILURE),
+            check: bearer_challenge,
+        },
+        Case {
+            what: "401: a well-formed unknown token",
+            send: invoke(
+                "echo",
+                Some("skh_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+                "{}",
+            ),
+            status: 401,
+            code: Some(codes::AUTH_FAILURE),
+            check: bearer_challenge,
+        },
+        // 403: a token scoped to echo cannot invoke word-stats (or see it).
+        Case {
+            what: "403: a scoped token invokes another skill",
+            send: invoke("word-stats", echo_only, r#"{"text":"x"}"#),
+            status: 403,
+            code: Some(codes::AUTH_FORBIDDEN),
+            check: no_check,
+        },
+        Case {
+            what: "403: a scoped token reads another skill",
+            send: call(Method::GET, "/v1/skills/word-stats", echo_only),
+            status: 403,
+            code: Some(codes::AUTH_FORBIDDEN),
+            check: no_check,
+        },
+        Case {
+            what: "200: a scoped token lists only its skills",
+            send: call(Method::GET, "/v1/skills", echo_only),
+            status: 200,
+            code: None,
+            check: |a| {
+                let names: Option<Vec<&str>> = a.body["skills"]
+                    .as_array()
+                    .and_then(|all| all.iter().map(|s| s["name"].as_str()).collect());
+                ensure(
+                    names.as_deref() == Some(&["echo"][..]),
+                    &format!("the listed skills are {names:?}, not [\"echo\"]"),
+                )
+            },
+        },
+        // ... and an invoker is not an owner.
+        Case {
+            what: "403: an invoker asks for an owner endpoint",
+            send: call(Method::GET, "/v1/owner/pending", invoker),
+            status: 403,
+            code: Some(codes::AUTH_FORBIDDEN),
+            check: no_check,
+        },
+        // 404: unknown skill, invalid name, unknown route. 405: wrong method.
+        Case {
+            what: "404: an unknown skill",
+            send: invoke("no-such-skill", invoker, "{}"),
+            status: 404,
+            code: Some(codes::SKILL_NOT_FOUND),
+            check: no_check,
+        },
+        Case {
+            what: "404: an invalid skill name",
+            send: invoke("BAD..name", invoker, "{}"),
+            status: 404,
+            code: Some(codes::REGISTRY_INVALID_NAME),
+            check: no_check,
+        },
+        Case {
+            what: "404: an unknown route",
+            send: call(Method::GET, "/v2/nothing", None),
+            status: 404,
+            code: Some(codes::API_NOT_FOUND),
+            check: no_check,
+        },
+        Case {
+            what: "405: a wrong method",
+            send: call(Method::DELETE, "/v1/skills", invoker),
+            status: 405,
+            code: Some(codes::API_METHOD_NOT_ALLOWED),
+            check: no_check,
+        },
+        // 400: malformed JSON, and a body that is not UTF-8.
+        Case {
+            what: "400: malformed JSON",
+            send: invoke("echo", invoker, r#"{"a":"#),
+            status: 400,
+            code: Some(codes::INPUT_INVALID_JSON),
+            check: no_check,
+        },
+        Case {
+            what: "400: a body that is not UTF-8",
+            send: Req::Bytes("echo", t.invoker.clone(), vec![0xff, 0xfe, b'{']),
+            status: 400,
+            code: Some(codes::INPUT_INVALID_JSON),
+            check: no_check,
+        },
+        // 413: declared too large, refused from the header before any body
+        // is sent; and streamed (chunked) past the cap.
+        Case {
+            what: "413: a body over the cap",
+            send: invoke("echo", invoker, &big),
+            status: 413,
+            code: Some(codes::INPUT_TOO_LARGE),
+            check: no_check,
+        },
+        Case {
+            what: "413: a Content-Length over the cap, no body sent",
+            send: Req::Raw(head_only),
+            status: 413,
+            code: Some(codes::INPUT_TOO_LARGE),
+            check: |a| {
+                ensure(
+                    a.text.contains(codes::INPUT_TOO_LARGE),
+                    "the answer does not name the code",
+                )?;
+                ensure(
+                    a.text.contains("input is 100000000 bytes"),
+                    "the declared size is not reported",
+                )
+            },
+        },
+        Case {
+            what: "413: a chunked body streamed past the cap",
+            send: Req::Raw(chunked),
+            status: 413,
+            code: Some(codes::INPUT_TOO_LARGE),
+            // The size is unknown when the stream is cut: the cap is
+            // reported, the same way the CLI reports stdin.
+            check: |a| {
+                ensure(
+                    a.text.contains("input is more than "),
+                    "the cap is not reported",
+                )
+            },
+        },
+        // 422: the input schema.
+        Case {
+            what: "422: input against the schema",
+            send: invoke("word-stats", invoker, r#"{"text":1}"#),
+            status: 422,
+            code: Some(codes::INPUT_SCHEMA_INVALID),
+            check: |a| {
+                ensure(
+                    a.body["errors"].as_array().is_some_and(|e| !e.is_empty()),
+                    "no schema errors are listed",
+                )
+            },
+        },
+        // 502: the skill ran and failed. 504: it ran past its deadline.
+        Case {
+            what: "502: the skill trapped",
+            send: invoke("panic", invoker, "{}"),
+            status: 502,
+            code: Some(codes::SKILL_TRAPPED),
+            check: no_check,
+        },
+        Case {
+            what: "504: the skill ran past its deadline",
+            send: invoke("busy-wait", invoker, "{}"),
+            status: 504,
+            code: Some(codes::TIMEOUT),
+            check: |a| {
+                ensure(
+                    a.body["usage"]["duration_ms"]
+                        .as_u64()
+                        .is_some_and(|d| d >= 1000),
+                    "usage.duration_ms is not at least 1000",
+                )
+            },
+        },
+        // The server is still fine after all of the above.
+        Case {
+            what: "200: the server still serves",
+            send: invoke("echo", invoker, r#"{"still":"up"}"#),
+            status: 200,
+            code: None,
+            check: no_check,
+        },
+    ];
+
+    let mut failures = Vec::new();
+    for case in &cases {
+        let a = send(&s, &c, &case.send).await;
+        let mut wrong = Vec::new();
+        if a.status != case.status {
+            wrong.push(format!("status {} (expected {})", a.status, case.status));
+        }
+        if let Some(code) = case.code
+            && a.code() != code
+        {
+            wrong.push(format!("code {:?} (expected {code:?})", a.code()));
+        }
+        if let Err(e) = (case.check)(&a) {
+            wrong.push(e);
+        }
+        if !wrong.is_empty() {
+            failures.push(format!(
+                "{}: {}; answer: {}",
+                case.what,
+                wrong.join(", "),
+                a.text
+            ));
+        }
+    }
     assert!(
-        head_only.contains("input is 100000000 bytes"),
-        "{head_only}"
+        failures.is_empty(),
+        "{} of {} rows failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
     );
 
-    // 422: the input schema.
-    let a = post("word-stats", Some(&t.invoker), r#"{"text":1}"#).await;
-    assert_eq!((a.status, a.code()), (422, codes::INPUT_SCHEMA_INVALID));
-    assert!(!a.body["errors"].as_array().unwrap().is_empty());
-
-    // 502: the skill ran and failed. 504: it ran past its deadline.
-    let a = post("panic", Some(&t.invoker), "{}").await;
-    assert_eq!(
-        (a.status, a.code()),
-        (502, codes::SKILL_TRAPPED),
-        "{}",
-        a.text
-    );
-    let a = post("busy-wait", Some(&t.invoker), "{}").await;
-    assert_eq!((a.status, a.code()), (504, codes::TIMEOUT), "{}", a.text);
-    assert!(a.body["usage"]["duration_ms"].as_u64().unwrap() >= 1000);
-
-    // The server is still fine, and every refusal is on the record —
-    // without a token's text.
-    assert_eq!(
-        post("echo", Some(&t.invoker), r#"{"still":"up"}"#)
-            .await
-            .status,
-        200
-    );
+    // Every refusal is on the record — without a token's text.
     let audit = audit_records(dir.path());
     let text = serde_json::to_string(&audit).unwrap();
     assert!(!text.contains(&t.invoker[4..]) && !text.contains("AAAAAAAAAAAAAAAA"));
@@ -304,9 +491,7 @@ async fn expired_and_revoked_tokens_are_refused() {
     let a = request(&c, Method::POST, &url, Some(&expired.token), Some("{}")).await;
     assert_eq!((a.status, a.code()), (401, codes::AUTH_FAILURE));
     // Revoked by the owner's CLI while the server runs: refused at once.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_skillhost"))
-        .arg("--data-dir")
-        .arg(dir.path())
+    let out = skillhost_cli(dir.path())
         .args(["token", "revoke", "agent"])
         .output()
         .unwrap();
@@ -568,4 +753,66 @@ async fn owner_review_shows_lookalike_destinations_as_granted_with_warnings() {
     );
     assert_eq!(a.body["destinations"][0]["destination"], granted_as);
     assert_eq!(a.body["warnings"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn skills_are_listed_a_page_at_a_time_and_foreign_cursors_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = prepare(dir.path(), &["echo", "word_stats", "counter", "slow_echo"]).await;
+    let s = Server::start(dir.path(), "[server]\npage_size = 3\n");
+    let c = client();
+    let list = |query: String| {
+        let (c, url, tok) = (
+            c.clone(),
+            format!("{}/v1/skills{query}", s.url),
+            t.invoker.clone(),
+        );
+        async move { request(&c, Method::GET, &url, Some(&tok), None).await }
+    };
+    // Follow the cursor: every skill once, by name, at most 3 a page (the
+    // configured size, also when the caller asks for more), 1 when the
+    // caller asks for 1.
+    for (limit, max, pages) in [("", 3, 2), ("limit=1", 1, 4), ("limit=50", 3, 2)] {
+        let mut names = Vec::new();
+        let mut cursor = String::new();
+        let mut seen = 0;
+        loop {
+            let params: Vec<String> = [
+                (!cursor.is_empty()).then(|| format!("cursor={cursor}")),
+                (!limit.is_empty()).then(|| limit.to_string()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            let query = if params.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", params.join("&"))
+            };
+            let a = list(query).await;
+            assert_eq!(a.status, 200, "{}", a.text);
+            let page = a.body["skills"].as_array().unwrap();
+            assert!(page.len() <= max, "{}", a.text);
+            names.extend(page.iter().map(|s| s["name"].as_str().unwrap().to_string()));
+            seen += 1;
+            match a.body["next_cursor"].as_str() {
+                Some(next) => cursor = next.to_string(),
+                None => break,
+            }
+        }
+        assert_eq!(names, ["counter", "echo", "slow-echo", "word-stats"]);
+        assert_eq!(seen, pages, "limit {limit:?}");
+    }
+    // A cursor the host did not issue, a zero limit and an unknown
+    // parameter are 400 api.bad_request.
+    for query in [
+        "?cursor=bm90LWEtY3Vyc29y",
+        "?cursor=%FF",
+        "?limit=0",
+        "?page=2",
+    ] {
+        let a = list(query.to_string()).await;
+        assert_eq!(a.status, 400, "{query}: {}", a.text);
+        assert_eq!(a.code(), codes::API_BAD_REQUEST, "{query}");
+    }
 }

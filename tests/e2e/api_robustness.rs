@@ -74,6 +74,21 @@ async fn two_hundred_concurrent_requests_are_all_answered_and_audited() {
         "{}",
         m.text
     );
+    // One skill, loaded once and verified once: every other call that ran
+    // found it in the loaded-component cache, and nothing was evicted.
+    let sample = |name: &str| -> f64 {
+        m.text
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} missing from\n{}", m.text))
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(sample("skillhost_loaded_components"), 1.0);
+    assert_eq!(sample("skillhost_loaded_misses_total"), 1.0);
+    assert_eq!(sample("skillhost_loaded_hits_total"), (ok - 1) as f64);
+    assert_eq!(sample("skillhost_loaded_evictions_total"), 0.0);
+    assert!(sample("skillhost_loaded_bytes") > 0.0);
 }
 
 async fn futures_join(tasks: Vec<tokio::task::JoinHandle<Answer>>) -> Vec<Answer> {

@@ -204,3 +204,104 @@ fn bad_modules_write_nothing() {
         "a refused module must not create the data dir"
     );
 }
+
+/// `skillhost gc` frees the artifacts of versions that can no longer run
+/// (superseded, revoked, rejected), keeps those of approved and pending
+/// versions, writes one audit record, and changes no decision.
+#[tokio::test]
+async fn gc_frees_what_can_no_longer_run_and_keeps_the_rest() {
+    use skillhost::registry::Narrowing;
+    use skillhost::{Added, SkillHost, codes};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let init = skillhost_cli(d)
+        .args(["secret", "init-key"])
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let host = SkillHost::open(&HostConfig::default(), d).await.unwrap();
+    let add = |bytes: Vec<u8>| {
+        let host = &host;
+        async move {
+            match host.add(&bytes, "owner").await.unwrap() {
+                Added::Pending(v) => v,
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let approve = |name: &'static str, digest: skillhost::ModuleDigest| {
+        let host = &host;
+        async move {
+            host.approve(name, &digest, &Narrowing::default(), "owner")
+                .await
+                .unwrap();
+        }
+    };
+    // echo v1, superseded by v2 (the same skill with a padding section).
+    let echo = skill_bytes("echo");
+    let mut echo2 = echo.clone();
+    echo2.extend_from_slice(&[0, 5, 4, b'p', b'a', b'd', b'!']);
+    let v1 = add(echo.clone()).await;
+    approve("echo", v1.digest).await;
+    let v2 = add(echo2).await;
+    approve("echo", v2.digest).await;
+    // counter approved, then revoked; word-stats rejected; slow-echo pending.
+    let counter = add(skill_bytes("counter")).await;
+    approve("counter", counter.digest).await;
+    host.revoke("counter", None, "owner").await.unwrap();
+    let words = add(skill_bytes("word_stats")).await;
+    host.reject("word-stats", &words.digest, "owner")
+        .await
+        .unwrap();
+    let pending = add(skill_bytes("slow_echo")).await;
+    drop(host);
+    let cached = |digest: &skillhost::ModuleDigest| {
+        entries(d)
+            .iter()
+            .any(|p| p.file_name().unwrap().to_str().unwrap() == format!("{}.cwasm", digest.hex()))
+    };
+    for v in [&v1, &v2, &counter, &words, &pending] {
+        assert!(cached(&v.digest), "{} was cached when it was added", v.name);
+    }
+
+    let out = skillhost_cli(d).args(["gc", "--json"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["removed_files"], 3, "{report}");
+    assert_eq!(report["kept_files"], 2, "{report}");
+    assert!(report["removed_bytes"].as_u64().unwrap() > 0);
+    for gone in [&v1, &counter, &words] {
+        assert!(!cached(&gone.digest), "{} should be collected", gone.name);
+    }
+    for kept in [&v2, &pending] {
+        assert!(cached(&kept.digest), "{} must be kept", kept.name);
+    }
+
+    // One audit record, with the counts; the chain still verifies.
+    let audit = audit_records(d);
+    let gc: Vec<_> = audit.iter().filter(|r| r["type"] == "gc").collect();
+    assert_eq!(gc.len(), 1, "{gc:?}");
+    assert_eq!(gc[0]["detail"]["removed_files"], 3);
+    assert!(
+        audit
+            .iter()
+            .any(|r| r["type"] == "skill.revoke" && r["skill"] == "counter")
+    );
+    skillhost::audit::verify(d).unwrap();
+
+    // Nothing was decided: the approved version runs (from its kept
+    // artifact), the revoked one is still refused.
+    let host = SkillHost::open(&HostConfig::default(), d).await.unwrap();
+    let ran = host.invoke("echo", r#"{"a":1}"#, "caller").await.unwrap();
+    assert_eq!(ran.result.unwrap(), r#"{"a":1}"#);
+    let refused = host.invoke("counter", "{}", "caller").await.unwrap_err();
+    assert_eq!(refused.code(), codes::SKILL_REVOKED);
+}

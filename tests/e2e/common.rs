@@ -7,11 +7,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 use skillhost::{HostConfig, Invocation, Limits, LoadedSkill, SkillEngine};
 
 /// The real `skillhost` binary on `data_dir`, isolated from the caller's
-/// environment (no config file, no log filter). The one CLI helper.
+/// environment (no config file, no master key, no log filter). The one CLI
+/// helper: callers add arguments, env vars and stdio on the `Command`.
 pub fn skillhost_cli(data_dir: &std::path::Path) -> std::process::Command {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_skillhost"));
     c.env("SKILLHOST_DATA_DIR", data_dir)
         .env_remove("SKILLHOST_CONFIG")
+        .env_remove("SKILLHOST_MASTER_KEY")
         .env_remove("RUST_LOG");
     c
 }

@@ -1,10 +1,8 @@
 //! The README states what the code owns; these tests keep them in step.
 
-use std::process::Command;
-
 use skillhost::{HostConfig, codes};
 
-use crate::common::repo_root;
+use crate::common::{repo_root, skillhost_cli};
 
 fn readme() -> String {
     std::fs::read_to_string(repo_root().join("README.md")).unwrap()
@@ -48,10 +46,9 @@ fn readme_shows_the_default_config() {
 
 #[test]
 fn codes_command_matches_the_table() {
-    let out = Command::new(env!("CARGO_BIN_EXE_skillhost"))
-        .arg("codes")
-        .output()
-        .unwrap();
+    // `codes` needs no data dir; an empty one keeps it away from any other.
+    let dir = tempfile::tempdir().unwrap();
+    let out = skillhost_cli(dir.path()).arg("codes").output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     let listed: Vec<(String, String)> = text
         .lines()

@@ -306,8 +306,7 @@ async fn library_callers_never_read_a_guest_code_as_the_hosts() {
 
 fn skillhost(data_dir: &Path) -> Command {
     let mut c = crate::common::skillhost_cli(data_dir);
-    c.env("SKILLHOST_ACTOR", "cli-owner")
-        .env_remove("SKILLHOST_MASTER_KEY");
+    c.env("SKILLHOST_ACTOR", "cli-owner");
     c
 }
 

@@ -291,6 +291,12 @@ fn names() -> Vec<String> {
 fn check_ts(report: &serde_json::Value) {
     assert!(report.get("list_error").is_none(), "{report}");
     assert_eq!(report["tools"], serde_json::json!(names()));
+    // Listed PAGE_SIZE at a time: the client followed the cursor.
+    assert_eq!(
+        report["tools_pages"],
+        names().len().div_ceil(PAGE_SIZE),
+        "{report}"
+    );
     for (name, schema) in report["schemas"].as_object().unwrap() {
         assert_eq!(schema["type"], "object", "{name}: {schema}");
     }
@@ -328,10 +334,19 @@ fn check_ts(report: &serde_json::Value) {
     );
 }
 
+/// Tools per `tools/list` page in the TypeScript SDK tests, so that the
+/// client must follow the cursor to see every tool.
+const PAGE_SIZE: usize = 3;
+
+fn paged_config() -> String {
+    format!("[server]\npage_size = {PAGE_SIZE}\n")
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn typescript_sdk_over_stdio() {
     let dir = tempfile::tempdir().unwrap();
     let tokens = prepare(dir.path(), EXAMPLES).await;
+    std::fs::write(dir.path().join("skillhost.toml"), paged_config()).unwrap();
     let mut args = vec![
         "stdio".to_string(),
         env!("CARGO_BIN_EXE_skillhost").to_string(),
@@ -347,7 +362,7 @@ async fn typescript_sdk_over_stdio() {
 async fn typescript_sdk_over_streamable_http_and_transport_errors_are_json_rpc() {
     let dir = tempfile::tempdir().unwrap();
     let tokens = prepare(dir.path(), EXAMPLES).await;
-    let s = Server::start(dir.path(), "");
+    let s = Server::start(dir.path(), &paged_config());
     let mut args = vec!["http".to_string(), format!("{}/mcp", s.url), tokens.owner];
     args.extend(disable_word_stats(dir.path()));
     let report = run_node("client.mjs", args, ts_calls()).await;

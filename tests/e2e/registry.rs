@@ -17,7 +17,7 @@ async fn host(dir: &Path) -> SkillHost {
 async fn add(host: &SkillHost, bytes: &[u8]) -> ModuleDigest {
     match host.add(bytes, OWNER).await.unwrap() {
         Added::Pending(v) => v.digest,
-        Added::Unchanged(v) => panic!("expected a new version, got {:?}", v.state),
+        other => panic!("expected a new version, got {other:?}"),
     }
 }
 
@@ -204,15 +204,21 @@ async fn a_new_version_waits_for_approval_while_the_old_one_serves() {
     assert_eq!(states, [VersionState::Approved, VersionState::Superseded]);
 }
 
+/// What runs is what was verified: a module is re-hashed when it is loaded
+/// into memory, and the verified in-memory component is what runs. A file
+/// changed on disk is refused the next time it is loaded: by a new host,
+/// and by a running host once the component left its bounded cache.
 #[tokio::test]
-async fn a_tampered_module_on_disk_is_refused() {
+async fn a_tampered_module_on_disk_is_refused_when_it_is_next_loaded() {
     let dir = tempfile::tempdir().unwrap();
     let host = host(dir.path()).await;
     let digest = add(&host, &skill_bytes("echo")).await;
     host.approve("echo", &digest, &Narrowing::default(), OWNER)
         .await
         .unwrap();
-    assert_eq!(invoke_code(&host, "echo").await, codes::OK);
+    let echoed = |inv: &skillhost::Invocation| inv.result.clone().unwrap();
+    let first = host.invoke("echo", r#"{"x":1}"#, "caller").await.unwrap();
+    assert_eq!(echoed(&first), r#"{"x":1}"#);
 
     // Swap in another valid skill, and then a one-byte change.
     let file = module_file(dir.path(), &digest);
@@ -221,16 +227,55 @@ async fn a_tampered_module_on_disk_is_refused() {
     flipped[mid] ^= 0x20;
     for tampered in [skill_bytes("counter"), flipped] {
         overwrite(&file, &tampered);
+        // The running host runs the component it verified, not the file.
+        let again = host.invoke("echo", r#"{"x":1}"#, "caller").await.unwrap();
+        assert_eq!(echoed(&again), r#"{"x":1}"#);
+        // Loading it again reads the file back and refuses it.
         let fresh = self::host(dir.path()).await;
-        for h in [&host, &fresh] {
-            assert_eq!(invoke_code(h, "echo").await, codes::SKILL_DIGEST_MISMATCH);
-        }
+        assert_eq!(
+            invoke_code(&fresh, "echo").await,
+            codes::SKILL_DIGEST_MISMATCH
+        );
     }
+
+    // A running host whose cache dropped the component (a bound so small
+    // that each load evicts the other skill) re-verifies on the next load.
+    let small = HostConfig {
+        engine: skillhost::config::EngineConfig {
+            loaded_bytes_max: 1,
+            ..Default::default()
+        },
+        ..HostConfig::default()
+    };
+    let dir2 = tempfile::tempdir().unwrap();
+    let bounded = SkillHost::open(&small, dir2.path()).await.unwrap();
+    for name in ["echo", "counter"] {
+        let d = add(&bounded, &skill_bytes(name)).await;
+        bounded
+            .approve(name, &d, &Narrowing::default(), OWNER)
+            .await
+            .unwrap();
+    }
+    let echo = bounded.show("echo").unwrap().versions[0].digest;
+    assert_eq!(invoke_code(&bounded, "echo").await, codes::OK);
+    assert_eq!(invoke_code(&bounded, "counter").await, codes::OK);
+    assert!(
+        bounded.loaded_stats().evictions >= 1,
+        "{:?}",
+        bounded.loaded_stats()
+    );
+    overwrite(&module_file(dir2.path(), &echo), &skill_bytes("counter"));
+    assert_eq!(
+        invoke_code(&bounded, "echo").await,
+        codes::SKILL_DIGEST_MISMATCH
+    );
+
     let mismatches = audit_records(dir.path())
         .into_iter()
+        .chain(audit_records(dir2.path()))
         .filter(|r| r["code"] == codes::SKILL_DIGEST_MISMATCH)
         .count();
-    assert_eq!(mismatches, 4, "every refusal is audited");
+    assert_eq!(mismatches, 3, "every refusal is audited");
 }
 
 #[tokio::test]
@@ -266,11 +311,7 @@ async fn revoke_and_disable_take_effect_at_once_in_a_running_host() {
     // Another process (the owner's CLI) disables, enables, then revokes; this
     // long-running host sees each change on its very next call.
     let cli = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_skillhost"))
-            .env("SKILLHOST_DATA_DIR", dir.path())
-            .args(args)
-            .output()
-            .unwrap();
+        let out = skillhost_cli(dir.path()).args(args).output().unwrap();
         assert!(
             out.status.success(),
             "{}",
@@ -287,6 +328,84 @@ async fn revoke_and_disable_take_effect_at_once_in_a_running_host() {
     drop(host);
     let v = skillhost::audit::verify(dir.path()).unwrap();
     assert!(v.records >= 10, "{v:?}");
+}
+
+/// Under load, a revoke from another process refuses every invocation that
+/// starts after the revoke committed (the CLI has exited), whatever the
+/// in-memory view held: judged by timestamps, call by call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_load_a_revoke_refuses_every_invocation_that_starts_after_it() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let config = HostConfig {
+        rate: skillhost::config::RateConfig {
+            per_skill_per_minute: 1_000_000,
+            global_per_minute: 1_000_000,
+            per_caller_per_minute: 1_000_000,
+            ..Default::default()
+        },
+        ..HostConfig::default()
+    };
+    let host = Arc::new(SkillHost::open(&config, dir.path()).await.unwrap());
+    let digest = add(&host, &skill_bytes("echo")).await;
+    host.approve("echo", &digest, &Narrowing::default(), OWNER)
+        .await
+        .unwrap();
+    assert_eq!(invoke_code(&host, "echo").await, codes::OK);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut callers = Vec::new();
+    for _ in 0..16 {
+        let (host, stop) = (host.clone(), stop.clone());
+        callers.push(tokio::spawn(async move {
+            let mut seen = Vec::new();
+            // Bounded in count as well as by the stop flag.
+            while !stop.load(Ordering::SeqCst) && seen.len() < 2_000 {
+                let started = Instant::now();
+                let code = invoke_code(&host, "echo").await;
+                seen.push((started, code));
+            }
+            seen
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let cli_dir = dir.path().to_path_buf();
+    let committed = tokio::task::spawn_blocking(move || {
+        let out = skillhost_cli(&cli_dir)
+            .args(["skill", "revoke", "echo"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Instant::now()
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::SeqCst);
+    let mut before = 0;
+    let mut after = 0;
+    for caller in callers {
+        for (started, code) in caller.await.unwrap() {
+            if started > committed {
+                after += 1;
+                assert_eq!(
+                    code,
+                    codes::SKILL_REVOKED,
+                    "an invocation that started after the revoke committed ran"
+                );
+            } else if code == codes::OK {
+                before += 1;
+            }
+        }
+    }
+    assert!(before > 0, "the load ran before the revoke");
+    assert!(after > 0, "invocations started after the revoke");
 }
 
 #[tokio::test]

@@ -474,12 +474,7 @@ async fn rotate_key_upgrades_a_row_sealed_before_bindings_were_authenticated() {
 }
 
 fn cli(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_skillhost"));
-    c.env("SKILLHOST_DATA_DIR", dir)
-        .env_remove("SKILLHOST_CONFIG")
-        .env_remove("SKILLHOST_MASTER_KEY")
-        .env_remove("RUST_LOG");
-    c
+    skillhost_cli(dir)
 }
 
 /// Run, keep stdout and stderr under the artifacts dir, return them.

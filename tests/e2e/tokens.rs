@@ -121,8 +121,7 @@ async fn bad_expired_and_revoked_tokens_are_refused_and_audited_without_the_toke
 #[test]
 fn the_cli_shows_a_token_once_and_stores_only_its_hash() {
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_skillhost"))
-        .env("SKILLHOST_DATA_DIR", dir.path())
+    let out = skillhost_cli(dir.path())
         .args([
             "token",
             "create",
@@ -145,8 +144,7 @@ fn the_cli_shows_a_token_once_and_stores_only_its_hash() {
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert!(token.starts_with("skh_"));
     let secret = token.rsplit('_').next().unwrap().to_string();
-    let list = std::process::Command::new(env!("CARGO_BIN_EXE_skillhost"))
-        .env("SKILLHOST_DATA_DIR", dir.path())
+    let list = skillhost_cli(dir.path())
         .args(["token", "list", "--json"])
         .output()
         .unwrap();

@@ -90,12 +90,27 @@ function resultJson(result) {
   };
 }
 
+// Every tool, following nextCursor page by page as the spec asks.
+async function listAll(client) {
+  const tools = [];
+  let cursor;
+  let pages = 0;
+  do {
+    const page = await client.listTools(cursor ? { cursor } : undefined);
+    pages += 1;
+    tools.push(...page.tools);
+    cursor = page.nextCursor;
+  } while (cursor && pages <= 1000);
+  return { tools, pages };
+}
+
 async function listing(client, prefix) {
   try {
-    const { tools } = await client.listTools();
+    const { tools, pages } = await listAll(client);
     const by = (f) => Object.fromEntries(tools.map((t) => [t.name, f(t) ?? null]));
     return {
       [prefix]: tools.map((t) => t.name).sort(),
+      [`${prefix}_pages`]: pages,
       [`${prefix === "tools" ? "" : prefix + "_"}schemas`]: by((t) => t.inputSchema),
       [`${prefix === "tools" ? "" : prefix + "_"}output_schemas`]: by((t) => t.outputSchema),
       [`${prefix === "tools" ? "" : prefix + "_"}descriptions`]: by((t) => t.description),

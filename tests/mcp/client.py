@@ -35,6 +35,22 @@ def result_json(result):
     }
 
 
+async def list_all(session, out, key):
+    """Every tool, following the cursor page by page as the spec asks; the
+    number of pages goes to out[key + "_pages"]."""
+    tools, cursor, pages = [], None, 0
+    while True:
+        params = types.PaginatedRequestParams(cursor=cursor) if cursor else None
+        page = await session.list_tools(params=params)
+        pages += 1
+        tools.extend(page.tools)
+        cursor = page.next_cursor
+        if not cursor or pages > 1000:
+            break
+    out[key + "_pages"] = pages
+    return tools
+
+
 async def exercise(read, write, owner_cmd):
     changed = anyio.Event()
 
@@ -49,10 +65,10 @@ async def exercise(read, write, owner_cmd):
         init = await session.initialize()
         out["server"] = init.server_info.name
         out["protocol"] = init.protocol_version
-        tools = await session.list_tools()
-        out["tools"] = sorted(t.name for t in tools.tools)
-        out["schemas"] = {t.name: t.input_schema for t in tools.tools}
-        out["descriptions"] = {t.name: t.description for t in tools.tools}
+        tools = await list_all(session, out, "tools")
+        out["tools"] = sorted(t.name for t in tools)
+        out["schemas"] = {t.name: t.input_schema for t in tools}
+        out["descriptions"] = {t.name: t.description for t in tools}
         out["call_ok"] = result_json(await session.call_tool("word-stats", {"text": "one two two"}))
         out["call_schema"] = result_json(await session.call_tool("word-stats", {"wrong": 1}))
         out["call_forbidden"] = result_json(await session.call_tool("echo", {"x": 1}))
@@ -61,7 +77,7 @@ async def exercise(read, write, owner_cmd):
         with anyio.move_on_after(15):
             await changed.wait()
         out["list_changed"] = changed.is_set()
-        out["tools_after"] = sorted(t.name for t in (await session.list_tools()).tools)
+        out["tools_after"] = sorted(t.name for t in await list_all(session, out, "tools_after"))
     return out
 
 

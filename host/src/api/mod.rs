@@ -276,21 +276,55 @@ async fn openapi() -> Response {
 /// are used and refused).
 async fn metrics(State(state): State<AppState>, _owner: owner::Owner) -> Response {
     let stats = state.host.core().engine().stats();
+    let loaded = state.host.core().loaded_stats();
     let text = state.host.metrics().render(&[
         (
             "skillhost_instances_in_flight",
             "Skill instances running now.",
+            "gauge",
             stats.in_flight() as f64,
         ),
         (
             "skillhost_instances_started",
             "Skill instances started since the host opened (metadata and invoke).",
+            "counter",
             stats.instances() as f64,
         ),
         (
             "skillhost_http_connections",
             "Open HTTP connections.",
+            "gauge",
             state.connections.load(Ordering::SeqCst) as f64,
+        ),
+        (
+            "skillhost_loaded_bytes",
+            "Bytes of loaded components kept in memory (bounded by engine.loaded_bytes_max).",
+            "gauge",
+            loaded.bytes as f64,
+        ),
+        (
+            "skillhost_loaded_components",
+            "Components loaded in memory now.",
+            "gauge",
+            loaded.entries as f64,
+        ),
+        (
+            "skillhost_loaded_hits_total",
+            "Invocations that found their component loaded.",
+            "counter",
+            loaded.hits as f64,
+        ),
+        (
+            "skillhost_loaded_misses_total",
+            "Invocations that loaded their component (read back, re-hashed, deserialised or compiled).",
+            "counter",
+            loaded.misses as f64,
+        ),
+        (
+            "skillhost_loaded_evictions_total",
+            "Components dropped from memory to stay within engine.loaded_bytes_max.",
+            "counter",
+            loaded.evictions as f64,
         ),
     ]);
     (

@@ -13,13 +13,47 @@ use crate::codes;
 use crate::sandbox::InvokeError;
 use crate::skill_host::{HostError, SkillInfo};
 
-/// `GET /v1/skills`: the runnable skills this caller may use.
+/// The query of `GET /v1/skills`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Skills per page, at most `server.page_size` (the default).
+    limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// `GET /v1/skills?limit=N&cursor=C`: the runnable skills this caller may
+/// use, by name, a page at a time (`next_cursor` while there are more).
 pub async fn list(
     State(state): State<AppState>,
     Authed(caller): Authed,
+    query: Result<axum::extract::Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let axum::extract::Query(query) =
+        query.map_err(|e| ApiError::new(codes::API_BAD_REQUEST, e.body_text()))?;
+    let max = state.host.config().server.page_size;
+    let limit = match query.limit {
+        Some(0) => {
+            return Err(ApiError::new(
+                codes::API_BAD_REQUEST,
+                "limit must be at least 1",
+            ));
+        }
+        Some(n) => n.min(max),
+        None => max,
+    };
     let skills = state.host.skills(&caller)?;
-    Ok(Json(json!({ "skills": skills })))
+    let page = crate::paging::page(
+        skills,
+        |s| s.name.as_str(),
+        query.cursor.as_deref(),
+        limit as usize,
+    )
+    .map_err(|e| ApiError::new(codes::API_BAD_REQUEST, e.to_string()))?;
+    Ok(Json(
+        json!({ "skills": page.items, "next_cursor": page.next }),
+    ))
 }
 
 /// `GET /v1/skills/{name}`: one runnable skill with its schemas.

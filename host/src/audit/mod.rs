@@ -14,6 +14,8 @@ use std::sync::Mutex;
 
 #[cfg_attr(not(feature = "internal"), allow(unused_imports))] // tests and benches
 pub use log::{AuditLog, Broken, ChainPoint, DIR, OpenReport, Verified, segments, verify};
+#[cfg(feature = "internal")]
+pub use log::BENCH_SKIP_FSYNC;
 #[cfg(any(test, feature = "internal"))]
 pub use log::read_all;
 mod query;

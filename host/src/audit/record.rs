@@ -47,42 +47,67 @@ pub struct Metrics {
 
 /// One line of the log.
 ///
-/// The measurement fields repeat [`Metrics`] instead of flattening it:
+/// The measurement fields repeat `Metrics` instead of flattening it:
 /// serde cannot combine `flatten` with `deny_unknown_fields`, and refusing
 /// unknown fields is what makes an injected field fail verification.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditRecord {
+    /// Position in the chain: 1 for the first record ever written, one more
+    /// for each record after it. Gaps or repeats fail `audit verify`.
     pub seq: u64,
+    /// Random 64-bit record id, hex-encoded; lets a caller or operator point
+    /// at one record.
     pub id: String,
+    /// When the record was written: RFC 3339 UTC with milliseconds. Records
+    /// written in one batch share it.
     pub ts: String,
+    /// Record type, e.g. `skill.approve`, `invoke.start`, `invoke`, `egress`;
+    /// serialised as `type`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// `ok` or the stable code (see [`crate::codes`]) of the refusal or
+    /// failure.
     pub code: String,
+    /// `ok`, `denied` (refused before running) or `failed` (ran and failed).
     pub outcome: String,
+    /// Who acted: the caller id, or the owner name for owner commands.
     pub actor: String,
+    /// The skill concerned, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skill: Option<String>,
+    /// SHA-256 of the skill module concerned, if any: the exact bytes that
+    /// were approved or run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
+    /// Wall-clock time of the invocation, in milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
+    /// Fuel (roughly, wasm instructions) the invocation consumed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fuel: Option<u64>,
+    /// Largest linear memory granted to the instance, in bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_memory: Option<u64>,
+    /// Outbound HTTP requests the skill attempted, allowed or refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub egress_count: Option<u64>,
+    /// Response body bytes returned to the skill across its outbound
+    /// requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub egress_bytes: Option<u64>,
     /// SHA-256 of the input, never the input.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_sha256: Option<String>,
+    /// Size of the skill's output in bytes (0 if it failed), never the
+    /// output itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_bytes: Option<u64>,
+    /// Type-specific detail, e.g. the error of a failed invocation; omitted
+    /// when null. Covered by the hash like every other field.
     #[serde(default, skip_serializing_if = "Value::is_null")]
     pub detail: Value,
-    /// Hash of the previous record ([`GENESIS`] for the first).
+    /// Hash of the previous record (`GENESIS` for the first).
     pub prev: String,
     /// SHA-256 of this record serialised without `hash`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -90,6 +115,8 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
+    /// Build record `seq` from `event`, chained to `prev` (the previous
+    /// record's hash, or `GENESIS`), and compute its `hash`.
     pub fn new(seq: u64, ts: String, id: String, event: AuditEvent, prev: String) -> Self {
         let mut r = AuditRecord {
             seq,

@@ -12,7 +12,9 @@
 //!   `until`, a binary search over byte offsets finds where to start reading
 //!   backwards, so the records after `until` are not read either.
 //!
-//! Time order is the writer's clock order. Should the clock have stepped
+//! Times are compared as instants ([`TimeRange`]), not as strings, so a
+//! bound or a record written in another precision or offset still orders
+//! correctly. Time order is the writer's clock order. Should the clock have stepped
 //! back while the log was written, a query with `since` or `until` may miss
 //! records from around the step; a query without them is exact regardless.
 //!
@@ -31,6 +33,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use super::log::{DIR, segments};
+use super::query::TimeRange;
 use super::{AuditRecord, DEFAULT_LIMIT, Query};
 
 /// How much is read at a time, backwards from the end of a segment.
@@ -65,27 +68,30 @@ pub(crate) fn select_with(
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     let mut stats = ScanStats::default();
     let mut out = Vec::new();
-    if limit == 0 {
+    let range = query.time_range();
+    // A bound that does not parse matches nothing (see `TimeRange`).
+    if limit == 0 || range.is_empty() {
         return Ok((out, stats));
     }
     // Once a record before `until` has been seen, every older one is too.
-    let mut before_until = query.until.is_none();
+    let mut before_until = !range.has_until();
     for path in segments(&data_dir.join(DIR))?.into_iter().rev() {
         let Some(mut seg) = Segment::open(&path, &mut stats)? else {
             continue;
         };
-        let end = match &query.until {
-            Some(until) if !before_until => seg.end_before(until, chunk)?,
-            _ => seg.len,
+        let end = if before_until {
+            seg.len
+        } else {
+            seg.end_before(&range, chunk)?
         };
         let flow = seg.scan_back(end, chunk, |r| {
-            if query.since.as_ref().is_some_and(|s| &r.ts < s) {
+            if range.before_since(&r.ts) {
                 return ControlFlow::Break(());
             }
-            if query.until.as_ref().is_some_and(|u| &r.ts < u) {
+            if range.before_until(&r.ts) {
                 before_until = true;
             }
-            if query.matches(&r) {
+            if query.matches_in(&range, &r) {
                 out.push(r);
                 if out.len() >= limit {
                     return ControlFlow::Break(());
@@ -198,12 +204,14 @@ impl<'s> Segment<'s> {
     /// ends at or before it, found by binary search over byte offsets;
     /// 0 if the segment's first record is at or after `until`. It lies at
     /// most about a chunk past the first record at or after `until`.
-    fn end_before(&mut self, until: &str, chunk: usize) -> io::Result<u64> {
+    /// A record whose time does not parse counts as before `until`, which
+    /// only reads more.
+    fn end_before(&mut self, range: &TimeRange, chunk: usize) -> io::Result<u64> {
         let (mut lo, mut hi, mut end) = (0, self.len, self.len);
         let mut at = 0;
         loop {
             match self.probe(at, chunk)? {
-                Probe::Found(start, ts) if ts.as_str() >= until => {
+                Probe::Found(start, ts) if range.at_or_after_until(&ts) => {
                     hi = at;
                     end = start;
                 }
@@ -450,6 +458,76 @@ mod tests {
         let (got, stats) = select_with(tmp.path(), &q, 1024).unwrap();
         assert!(got.is_empty());
         assert_eq!(stats.lines_parsed, 10);
+    }
+
+    /// The same instant as `z` (`YYYY-MM-DDTHH:MM:SS[.fff]Z`, hour >= 5),
+    /// written at -05:00.
+    fn at_minus_five(z: &str) -> String {
+        let hour: u32 = z[11..13].parse().unwrap();
+        assert!(hour >= 5, "{z}");
+        let rest = z[13..].strip_suffix('Z').unwrap();
+        format!("{}{:02}{rest}-05:00", &z[..11], hour - 5)
+    }
+
+    #[test]
+    fn bounds_in_another_precision_or_offset_select_by_instant() {
+        let tmp = tempfile::tempdir().unwrap();
+        let all = even_log(tmp.path(), 10, 50);
+        // Bounds at records 201 and 301, without milliseconds: as strings
+        // `…Z` sorts after the log's `….000Z`, so a string comparison
+        // would drop record 201 and keep record 301.
+        let secs = |r: &AuditRecord| r.ts.replace(".000Z", "Z");
+        let (since, until) = (secs(&all[200]), secs(&all[300]));
+        assert!(all[200].ts < since);
+        for q in [
+            Query {
+                since: Some(since.clone()),
+                until: Some(until.clone()),
+                ..Query::default()
+            },
+            Query {
+                since: Some(at_minus_five(&since)),
+                until: Some(at_minus_five(&all[300].ts)),
+                ..Query::default()
+            },
+        ] {
+            for chunk in [13, 1024, CHUNK] {
+                let (got, _) = select_with(tmp.path(), &q, chunk).unwrap();
+                assert_eq!(seqs(&got), (201..=300).collect::<Vec<_>>(), "{q:?}");
+                assert_eq!(got, naive(tmp.path(), &q));
+            }
+        }
+        // Records written in another precision or offset than the bounds.
+        let tmp = tempfile::tempdir().unwrap();
+        let mut rng = Rng(9);
+        let mut bytes = Vec::new();
+        for seq in 1..=6 {
+            let mut r = record(seq, seq, &mut rng, 0);
+            r.ts = match seq % 3 {
+                0 => r.ts.replace(".000Z", "Z"),
+                1 => r.ts.replace(".000Z", ".000000Z"),
+                _ => at_minus_five(&r.ts),
+            };
+            bytes.extend_from_slice(&r.to_line());
+        }
+        write_segment(tmp.path(), 1, &bytes);
+        let q = Query {
+            since: Some(ts(2)),
+            until: Some(ts(5)),
+            ..Query::default()
+        };
+        for chunk in [13, CHUNK] {
+            let (got, _) = select_with(tmp.path(), &q, chunk).unwrap();
+            assert_eq!(seqs(&got), [2, 3, 4], "chunk {chunk}");
+            assert_eq!(got, naive(tmp.path(), &q));
+        }
+        // A bound that does not parse: nothing, and nothing read.
+        let q = Query {
+            until: Some("later".into()),
+            ..Query::default()
+        };
+        let (got, stats) = select_with(tmp.path(), &q, CHUNK).unwrap();
+        assert!(got.is_empty() && stats.bytes_read == 0);
     }
 
     #[test]

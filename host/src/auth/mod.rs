@@ -11,12 +11,15 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use zeroize::Zeroizing;
 
 use crate::codes::{self, Code};
 use crate::registry::{RegistryError, TokenRow};
 
 /// What a caller may do.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -27,6 +30,7 @@ pub enum Role {
 }
 
 impl Role {
+    /// The role's stored and displayed name: `invoker` or `owner`.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Invoker => "invoker",
@@ -34,6 +38,8 @@ impl Role {
         }
     }
 
+    /// The role named `s` (`invoker` or `owner`, exactly); `None` for
+    /// anything else, so an unknown role is never taken for a known one.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "invoker" => Some(Role::Invoker),
@@ -46,15 +52,28 @@ impl Role {
 /// A token as stored (never the token itself).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TokenRecord {
+    /// The token's public id: 16 hex digits, the `<id>` of
+    /// `skh_<id>_<secret>`. Finds the record; proves nothing by itself.
     pub id: String,
+    /// The caller's name (1-64 of `a-z`, `A-Z`, `0-9`, `-`, `_`), recorded as
+    /// the actor in the audit log.
     pub name: String,
+    /// What the token's holder may do.
     pub role: Role,
     /// Skills an invoker may use; `None` means all.
     pub skills: Option<Vec<String>>,
+    /// SHA-256 of the token's secret part: the token itself is never stored,
+    /// so a leaked registry does not leak usable tokens. Compared in
+    /// constant time (`ct_eq`); never serialised.
     #[serde(skip)]
     pub hash: Vec<u8>,
+    /// When the token was minted (RFC 3339).
     pub created_at: String,
+    /// When the token stops working (RFC 3339), at or after this instant;
+    /// `None` means it never expires.
     pub expires_at: Option<String>,
+    /// When the owner revoked the token (RFC 3339); a revoked token fails
+    /// authentication with `auth.failure` like any bad token.
     pub revoked_at: Option<String>,
 }
 
@@ -169,7 +188,10 @@ impl AuthError {
 
 /// A newly minted token: the text to hand over once, and its record.
 pub struct NewToken {
+    /// The full token, `skh_<id>_<secret>`, to hand to the caller. Shown
+    /// once and never stored; zeroed in memory when dropped.
     pub token: Zeroizing<String>,
+    /// What the registry stores for it: the secret's hash, not the secret.
     pub record: TokenRecord,
 }
 
@@ -230,6 +252,22 @@ pub fn split(presented: &str) -> Option<(&str, &str)> {
         .then_some((id, secret))
 }
 
+/// Whether a token that expires at `expires_at` has expired at `now`: at
+/// or after the instant, compared as instants, not as strings (so
+/// `…00:00:00.5Z` is after `…00:00:00Z`, and an offset counts). Both are
+/// RFC 3339, as stored (`humantime`'s UTC form); a time that does not
+/// parse counts as expired, so a damaged row fails closed.
+pub(crate) fn expired(expires_at: &str, now: &str) -> bool {
+    match (instant(expires_at), instant(now)) {
+        (Some(expires_at), Some(now)) => expires_at <= now,
+        _ => true,
+    }
+}
+
+fn instant(rfc3339: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(rfc3339, &Rfc3339).ok()
+}
+
 /// Check a presented token against its record at time `now` (RFC 3339).
 pub fn check(
     record: Option<&TokenRecord>,
@@ -251,7 +289,11 @@ pub fn check(
     if record.revoked_at.is_some() {
         return Err(AuthError::Failure { reason: "revoked" });
     }
-    if record.expires_at.as_deref().is_some_and(|e| e <= now) {
+    if record
+        .expires_at
+        .as_deref()
+        .is_some_and(|e| expired(e, now))
+    {
         return Err(AuthError::Failure { reason: "expired" });
     }
     Ok(Caller {
@@ -340,6 +382,45 @@ mod tests {
         ] {
             assert!(split(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn expiry_compares_instants_not_strings() {
+        let t = mint(
+            "a",
+            Role::Invoker,
+            None,
+            now(),
+            Some("2026-11-22T00:00:00Z".into()),
+        )
+        .unwrap();
+        let (_, secret) = split(&t.token).unwrap();
+        // Half a second after expiry sorts *before* it as a string ('.' < 'Z').
+        let after = "2026-11-22T00:00:00.500Z";
+        assert!(after < "2026-11-22T00:00:00Z");
+        assert!(check(Some(&t.record), secret, after).is_err());
+        assert!(expired("2026-11-22T00:00:00Z", after));
+        assert!(!expired("2026-11-22T00:00:00.500Z", "2026-11-22T00:00:00Z"));
+        // Exactly at expiry, in any precision: expired.
+        assert!(expired("2026-11-22T00:00:00Z", "2026-11-22T00:00:00.000Z"));
+        assert!(expired("2026-11-22T00:00:00.000Z", "2026-11-22T00:00:00Z"));
+        // An offset is an instant too: 01:00+02:00 is 23:00Z the day before.
+        assert!(!expired(
+            "2026-11-22T00:00:00Z",
+            "2026-11-22T01:00:00+02:00"
+        ));
+        assert!(expired("2026-11-22T00:00:00+02:00", "2026-11-21T23:00:00Z"));
+        // Still valid a second before, as before.
+        let before = "2026-11-21T23:59:59Z";
+        assert!(check(Some(&t.record), secret, before).is_ok());
+        // A time that does not parse fails closed.
+        assert!(expired("next tuesday", before));
+        assert!(expired("2026-11-22T00:00:00Z", "garbage"));
+        let damaged = TokenRecord {
+            expires_at: Some("2099-01-01".into()),
+            ..t.record.clone()
+        };
+        assert!(check(Some(&damaged), secret, before).is_err());
     }
 
     #[test]

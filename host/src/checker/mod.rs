@@ -8,7 +8,6 @@ pub mod schema;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub use rate::{RateLimiter, Scope};
 pub use schema::Schemas;
@@ -59,8 +58,6 @@ impl CheckError {
 #[derive(Debug)]
 pub struct Checker {
     rate: RateLimiter,
-    slots: Arc<Semaphore>,
-    max_concurrent: u32,
     schemas: Mutex<HashMap<ModuleDigest, Arc<Schemas>>>,
 }
 
@@ -68,8 +65,6 @@ impl Checker {
     pub fn new(config: &HostConfig) -> Self {
         Checker {
             rate: RateLimiter::new(&config.rate),
-            slots: Arc::new(Semaphore::new(config.engine.max_concurrent as usize)),
-            max_concurrent: config.engine.max_concurrent,
             schemas: Mutex::default(),
         }
     }
@@ -88,14 +83,6 @@ impl Checker {
                 scope,
                 retry_after_secs,
             })
-    }
-
-    /// A concurrency slot for the life of one invocation, or `rate.busy`.
-    pub fn slot(&self) -> Result<OwnedSemaphorePermit, CheckError> {
-        self.slots
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| CheckError::Busy(self.max_concurrent))
     }
 
     /// The compiled schemas of a version (compiled on first use).

@@ -117,6 +117,14 @@ pub enum Command {
     /// Serve MCP over stdin/stdout for a desktop client. The token comes
     /// from SKILLHOST_TOKEN and is re-checked on every request.
     Mcp,
+    /// Remove compiled artifacts that no approved or pending version needs
+    /// (rejected, superseded, revoked, other engines). Audited; safe while
+    /// `serve` runs. Module files are kept (see README, "Disk").
+    Gc {
+        /// Print what was removed as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the effective configuration as TOML.
     Config,
     /// List every stable outcome code and its meaning.
@@ -172,6 +180,7 @@ pub fn main() -> ExitCode {
         Command::Dev(args) => invoke::dev(&ctx, args),
         Command::Serve(args) => serve::serve(&ctx, args),
         Command::Mcp => serve::mcp(&ctx),
+        Command::Gc { json } => owner::gc(&ctx, json),
     }
 }
 

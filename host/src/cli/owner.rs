@@ -104,6 +104,34 @@ fn print_json<T: serde::Serialize>(value: &T) {
     );
 }
 
+/// `skillhost gc`.
+pub fn gc(ctx: &Context, json: bool) -> ExitCode {
+    let collected = runtime().and_then(|rt| {
+        rt.block_on(async {
+            let host = Host::open(ctx.config.clone(), &ctx.data_dir)
+                .await
+                .map_err(|e| fail(&e.to_json()))?;
+            host.gc(&ctx.actor).await.map_err(|e| fail(&e.to_json()))
+        })
+    });
+    match collected {
+        Ok(c) if json => {
+            print_json(&c);
+            ExitCode::SUCCESS
+        }
+        Ok(c) => {
+            outln!(
+                "removed {} artifact file(s), {} bytes; kept {} of approved or pending versions",
+                c.removed_files,
+                c.removed_bytes,
+                c.kept_files
+            );
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
 pub fn run(ctx: &Context, cmd: SkillCommand) -> ExitCode {
     match run_inner(ctx, cmd) {
         Ok(()) => ExitCode::SUCCESS,
@@ -129,13 +157,10 @@ fn run_inner(ctx: &Context, cmd: SkillCommand) -> Result<(), ExitCode> {
             if json {
                 print_json(&ReviewedVersion::from(v.clone()));
             } else {
-                match &added {
-                    Added::Pending(_) => {
-                        outln!("added a pending version; review it before approving:\n")
-                    }
-                    Added::Unchanged(_) => {
-                        outln!("these exact bytes are already registered; nothing changed:\n")
-                    }
+                if let Added::Unchanged(_) = &added {
+                    outln!("these exact bytes are already registered; nothing changed:\n")
+                } else {
+                    outln!("added a pending version; review it before approving:\n")
                 }
                 out!("{}", print::review(v));
                 if v.state == skillhost::VersionState::Pending {

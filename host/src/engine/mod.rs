@@ -4,7 +4,9 @@
 //! [`LoadedSkill`].
 
 mod artifact_cache;
+pub(crate) mod gc;
 mod imports;
+mod loaded_cache;
 mod ticker;
 
 use std::hash::{Hash, Hasher};
@@ -19,6 +21,7 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 pub use artifact_cache::{ArtifactCache, Lookup};
+pub use loaded_cache::{LoadedCache, LoadedStats};
 pub use ticker::EpochTicker;
 
 use crate::codes::{self, Code};
@@ -115,6 +118,11 @@ impl Drop for InFlight {
     }
 }
 
+/// A place in the instance pool, held for the life of one call: the place
+/// is given back when the permit inside is dropped.
+#[derive(Debug)]
+pub struct Slot(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
+
 /// The engine every skill runs on. Cheap to share behind an `Arc`.
 pub struct SkillEngine {
     engine: Engine,
@@ -189,9 +197,24 @@ impl SkillEngine {
         })
     }
 
+    /// The key of this engine's artifact directory (wasmtime version,
+    /// target and settings).
+    pub(crate) fn cache_key(&self) -> &str {
+        &self.cache_key
+    }
+
     /// What this engine has run.
     pub fn stats(&self) -> &EngineStats {
         &self.stats
+    }
+
+    /// A place in the instance pool for one call, if one is free now. This
+    /// semaphore is the one concurrency gate (`engine.max_concurrent`): the
+    /// pipeline takes a place here or refuses with `rate.busy`, and hands
+    /// it to the call; calls made without one (a skill's `metadata` while
+    /// it is added) wait for a place.
+    pub fn try_slot(&self) -> Option<Slot> {
+        self.slots.clone().try_acquire_owned().ok().map(Slot)
     }
 
     /// The owner's default limits.
@@ -255,10 +278,15 @@ impl SkillEngine {
                 Err(e) => tracing::warn!(error = %e, "cannot serialize the compiled artifact"),
             }
         }
+        // The code memory wasmtime mapped for this component: what keeping
+        // it loaded costs, as the loaded-component cache accounts it.
+        let range = component.image_range();
+        let size = (range.end as usize).saturating_sub(range.start as usize) as u64;
         Ok(LoadedSkill {
             engine: self.engine.clone(),
             pre,
             digest,
+            size,
             source,
             slots: self.slots.clone(),
             egress: self.egress.clone(),
@@ -316,6 +344,8 @@ pub struct LoadedSkill {
     digest: ModuleDigest,
     #[cfg_attr(not(feature = "internal"), allow(dead_code))] // tests and benches
     source: ArtifactSource,
+    /// Bytes of code memory, as [`LoadedCache`] accounts them.
+    size: u64,
     slots: Arc<Semaphore>,
     egress: Arc<EgressClient>,
     stats: Arc<EngineStats>,
@@ -328,6 +358,11 @@ impl LoadedSkill {
         self.digest
     }
 
+    /// Bytes of code memory this component holds while loaded.
+    pub fn size_bytes(&self) -> u64 {
+        self.size
+    }
+
     /// Whether the machine code came from the artifact cache.
     #[cfg(any(test, feature = "internal"))] // tests and benches
     pub fn source(&self) -> &ArtifactSource {
@@ -337,6 +372,7 @@ impl LoadedSkill {
     /// Call `metadata` in a fresh instance under `limits`.
     pub async fn metadata(&self, limits: &Limits) -> Report<contract::Metadata> {
         self.call(
+            None,
             limits,
             &EgressGrants::default(),
             Call::Metadata,
@@ -345,20 +381,26 @@ impl LoadedSkill {
         .await
     }
 
-    /// Every call into a skill: wait for a pool slot, count it, run it in a
-    /// fresh instance.
+    /// Every call into a skill: hold a pool slot (the one given, or wait for
+    /// one), count it, run it in a fresh instance.
     async fn call<T>(
         &self,
+        slot: Option<Slot>,
         limits: &Limits,
         grants: &EgressGrants,
         what: Call<'_>,
         accept: impl FnOnce(sandbox::Returned) -> Result<T, sandbox::InvokeError>,
     ) -> Report<T> {
-        let _slot = self
-            .slots
-            .acquire()
-            .await
-            .expect("the slot semaphore is never closed");
+        let _slot = match slot {
+            Some(slot) => slot,
+            None => Slot(
+                self.slots
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("the slot semaphore is never closed"),
+            ),
+        };
         let _running = self.stats.enter();
         sandbox::call(&self.engine, &self.pre, limits, grants, what, accept).await
     }
@@ -378,38 +420,51 @@ impl LoadedSkill {
         limits: &Limits,
         destinations: &[Destination],
     ) -> Invocation {
-        self.invoke_with_secrets(input, limits, destinations, Arc::default(), None)
-            .await
-    }
-
-    /// Call `invoke` with egress to `destinations` and the granted secrets.
-    pub async fn invoke_with_secrets(
-        &self,
-        input: &str,
-        limits: &Limits,
-        destinations: &[Destination],
-        secrets: Arc<SecretGrants>,
-        witness: Option<Arc<dyn crate::egress::EgressWitness>>,
-    ) -> Invocation {
-        if let Err(e) = sandbox::check_input(input, limits) {
-            return Report {
+        match sandbox::check_input(input, limits) {
+            Ok(input) => {
+                let grants = self.grants(destinations.to_vec().into(), Arc::default(), None);
+                self.invoke_checked(None, &input, limits, &grants).await
+            }
+            Err(e) => Report {
                 result: Err(e),
                 logs: Vec::new(),
                 usage: sandbox::Usage::default(),
                 egress: Vec::new(),
                 redactions: Vec::new(),
-            };
+            },
         }
-        let grants = EgressGrants {
+    }
+
+    /// What an invocation may reach: egress to `destinations` with the
+    /// granted secrets, each attempt made durable by `witness` first.
+    pub fn grants(
+        &self,
+        destinations: Arc<[Destination]>,
+        secrets: Arc<SecretGrants>,
+        witness: Option<Arc<dyn crate::egress::EgressWitness>>,
+    ) -> EgressGrants {
+        EgressGrants {
             client: (!destinations.is_empty()).then(|| self.egress.clone()),
-            destinations: destinations.to_vec().into(),
+            destinations,
             secrets,
             witness,
-        };
+        }
+    }
+
+    /// Call `invoke` with an input that [`sandbox::check_input`] passed, in
+    /// `slot` (or the next free one), with `grants`.
+    pub async fn invoke_checked(
+        &self,
+        slot: Option<Slot>,
+        input: &sandbox::CheckedInput<'_>,
+        limits: &Limits,
+        grants: &EgressGrants,
+    ) -> Invocation {
         self.call(
+            slot,
             limits,
-            &grants,
-            Call::Invoke(input),
+            grants,
+            Call::Invoke(input.text()),
             sandbox::accept_invoke(limits),
         )
         .await
@@ -448,7 +503,7 @@ fn wasmtime_config(config: &HostConfig) -> Config {
         .total_tables(slots.saturating_mul(16))
         .total_stacks(slots)
         .max_memory_size(usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX))
-        .table_elements(sandbox_table_limit());
+        .table_elements(sandbox::MAX_TABLE_ELEMENTS);
 
     let mut c = Config::new();
     c.wasm_component_model(true)
@@ -460,10 +515,6 @@ fn wasmtime_config(config: &HostConfig) -> Config {
         .async_stack_size(e.stack_bytes as usize + 1024 * 1024)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     c
-}
-
-fn sandbox_table_limit() -> usize {
-    20_000
 }
 
 /// Cache directory name: SHA-256 over wasmtime's compatibility hash, so

@@ -117,7 +117,7 @@ impl ServerHandler for SkillTools {
 
     async fn list_tools(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let caller = self
@@ -125,9 +125,18 @@ impl ServerHandler for SkillTools {
             .await
             .map_err(|e| protocol_error(&e))?;
         let skills = self.host.skills(&caller).map_err(|e| protocol_error(&e))?;
-        Ok(ListToolsResult::with_all_items(
-            skills.into_iter().map(tools::tool).collect(),
-        ))
+        let cursor = request.and_then(|r| r.cursor);
+        let page = crate::paging::page(
+            skills,
+            |s| s.name.as_str(),
+            cursor.as_deref(),
+            self.host.config().server.page_size as usize,
+        )
+        .map_err(|e| McpError::invalid_params(e.to_string(), None))?;
+        let mut result =
+            ListToolsResult::with_all_items(page.items.into_iter().map(tools::tool).collect());
+        result.next_cursor = page.next;
+        Ok(result)
     }
 
     async fn call_tool(

@@ -58,17 +58,72 @@ fn constrained(schema: Value) -> Value {
     }
 }
 
+/// Take `$defs` and `definitions` out of a schema that is about to be
+/// nested under `properties.input`, and rebase every reference to the old
+/// root (`#`, `#/…` other than the definitions) onto its new place. `$id`
+/// is dropped: it would make the nested schema its own resource, against
+/// which the hoisted references would not resolve.
+fn hoist_definitions(inner: &mut Value) -> Map<String, Value> {
+    let mut hoisted = Map::new();
+    if let Value::Object(map) = inner {
+        map.remove("$id");
+        for key in ["$defs", "definitions"] {
+            if let Some(defs) = map.remove(key) {
+                hoisted.insert(key.to_string(), defs);
+            }
+        }
+    }
+    let target = format!("#/properties/{WRAPPED_ARGUMENT}");
+    rebase_refs(inner, &target);
+    for defs in hoisted.values_mut() {
+        rebase_refs(defs, &target);
+    }
+    hoisted
+}
+
+/// Rewrite `$ref`s to the old root (`#` or `#/x` outside the definitions)
+/// to point under `target`.
+fn rebase_refs(schema: &mut Value, target: &str) {
+    match schema {
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                if key == "$ref"
+                    && let Value::String(r) = value
+                {
+                    let to_root = r == "#"
+                        || (r.starts_with("#/")
+                            && !r.starts_with("#/$defs/")
+                            && !r.starts_with("#/definitions/"));
+                    if to_root {
+                        *r = format!("{target}{}", &r[1..]);
+                    }
+                } else {
+                    rebase_refs(value, target);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| rebase_refs(v, target)),
+        _ => {}
+    }
+}
+
 /// The tool for `skill`, as `tools/list` shows it.
 pub fn tool(skill: SkillInfo) -> Tool {
     let wrapped = !takes_object(&skill.input_schema);
     let (input_schema, description) = if wrapped {
-        let inner = constrained(portable(&skill.input_schema));
-        let schema = json!({
+        let mut inner = constrained(portable(&skill.input_schema));
+        // Definitions move to the new root, where `#/$defs/…` now points;
+        // references to the old root follow it under `properties.input`.
+        let hoisted = hoist_definitions(&mut inner);
+        let mut schema = json!({
             "type": "object",
             "properties": { WRAPPED_ARGUMENT: inner },
             "required": [WRAPPED_ARGUMENT],
             "additionalProperties": false,
         });
+        if let Value::Object(root) = &mut schema {
+            root.extend(hoisted);
+        }
         let description = format!(
             "{} (Pass the skill's input as the `{WRAPPED_ARGUMENT}` argument.)",
             skill.description
@@ -205,6 +260,36 @@ mod tests {
             input_for(&o, args(json!({"input": 1}))).unwrap(),
             r#"{"input":1}"#
         );
+    }
+
+    #[test]
+    fn a_wrapped_schema_keeps_its_references_resolvable() {
+        let input = json!({
+            "$id": "https://example.test/in.json",
+            "type": "array",
+            "items": {"$ref": "#/$defs/Item"},
+            "$defs": {
+                "Item": {"anyOf": [{"type": "integer"}, {"$ref": "#"}]}
+            },
+            "definitions": {"Old": {"type": "string"}}
+        });
+        let t = tool(skill(input, None));
+        let s = Value::Object((*t.input_schema).clone());
+        // The definitions live at the root the references name.
+        assert_eq!(s["$defs"]["Item"]["anyOf"][0], json!({"type": "integer"}));
+        assert_eq!(s["definitions"]["Old"], json!({"type": "string"}));
+        assert_eq!(s["properties"]["input"]["items"]["$ref"], "#/$defs/Item");
+        // A reference to the old root now names the wrapped input.
+        assert_eq!(
+            s["$defs"]["Item"]["anyOf"][1]["$ref"],
+            "#/properties/input"
+        );
+        assert!(s["properties"]["input"].get("$defs").is_none());
+        assert!(s["properties"]["input"].get("$id").is_none());
+        // And a validator resolves every reference against it.
+        let v = jsonschema::validator_for(&s).unwrap();
+        assert!(v.is_valid(&json!({"input": [1, [2, [3]]]})));
+        assert!(!v.is_valid(&json!({"input": [1, ["x"]]})));
     }
 
     #[test]

@@ -30,13 +30,6 @@ use crate::digest::ModuleDigest;
 /// File name of the registry database in the data dir.
 pub const DB_FILE: &str = "registry.db";
 
-/// An approved version, resolved for one invocation, with its verified bytes.
-#[derive(Debug)]
-pub struct Runnable {
-    pub version: SkillVersion,
-    pub bytes: Vec<u8>,
-}
-
 /// Registry operations over a store and a module store.
 pub struct Registry {
     store: Box<dyn RegistryStore>,
@@ -174,33 +167,49 @@ impl Registry {
         &*self.store
     }
 
-    /// Resolve `name` to the version that may run now, with its bytes read
-    /// back from the module store and re-hashed. Consulted on every
-    /// invocation, so a revocation or disable takes effect at once.
-    pub fn runnable(&self, name: &SkillName) -> Result<Runnable, RegistryError> {
+    /// The version of `name` that may run now: the approved version of an
+    /// enabled skill, or the refusal that says why there is none. Read from
+    /// the store, so a revocation or disable is seen as soon as it commits.
+    pub fn approved(&self, name: &SkillName) -> Result<SkillVersion, RegistryError> {
         let skill = self.skill(name)?;
         if skill.disabled {
             return Err(RegistryError::Disabled {
                 name: name.to_string(),
             });
         }
-        let Some(version) = skill.approved().cloned() else {
-            return Err(refusal_without_approval(&skill));
-        };
-        let bytes = self.modules.get(&version.digest).map_err(|e| match e {
+        skill
+            .approved()
+            .cloned()
+            .ok_or_else(|| refusal_without_approval(&skill))
+    }
+
+    /// The bytes of `name`'s module `digest`, read back from the module
+    /// store and re-hashed: bytes that no longer hash to `digest` are
+    /// `skill.digest_mismatch`. Called when a component is loaded into
+    /// memory, so what runs is what was verified.
+    pub fn verified_module(
+        &self,
+        name: &SkillName,
+        digest: &ModuleDigest,
+    ) -> Result<Vec<u8>, RegistryError> {
+        self.modules.get(digest).map_err(|e| match e {
             ModuleReadError::Missing => RegistryError::ModuleMissing {
                 name: name.to_string(),
-                digest: version.digest.to_string(),
+                digest: digest.to_string(),
             },
             ModuleReadError::Changed => RegistryError::DigestMismatch {
                 name: name.to_string(),
-                expected: version.digest.to_string(),
+                expected: digest.to_string(),
             },
             ModuleReadError::Io(e) => {
                 RegistryError::Io(format!("cannot read the module of {name}: {e}"))
             }
-        })?;
-        Ok(Runnable { version, bytes })
+        })
+    }
+
+    /// See [`RegistryStore::change_counter`].
+    pub fn change_counter(&self) -> Result<u64, RegistryError> {
+        self.store.change_counter()
     }
 }
 

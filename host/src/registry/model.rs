@@ -15,6 +15,7 @@ use super::name::SkillName;
 ///    │                    │
 ///    └──reject──▶ rejected └──revoke──▶ revoked
 /// ```
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum VersionState {
@@ -31,6 +32,7 @@ pub enum VersionState {
 }
 
 impl VersionState {
+    /// The state's stored and displayed name, e.g. `pending`.
     pub fn as_str(self) -> &'static str {
         match self {
             VersionState::Pending => "pending",
@@ -41,6 +43,8 @@ impl VersionState {
         }
     }
 
+    /// The state named `s` (as [`VersionState::as_str`] writes it); `None`
+    /// for anything else.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "pending" => VersionState::Pending,
@@ -58,8 +62,15 @@ impl VersionState {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitSet {
+    /// Wall-clock deadline per invocation, in milliseconds. Applied as the
+    /// lower of this and the host's `limits.timeout_ms`: it can shorten the
+    /// deadline, never extend it.
     pub timeout_ms: Option<u64>,
+    /// Linear memory cap of one instance, in bytes. Applied as the lower of
+    /// this and the host's `limits.memory_bytes`; never raises it.
     pub memory_bytes: Option<u64>,
+    /// Output size cap, in bytes. Applied as the lower of this and the
+    /// host's `limits.output_bytes`; never raises it.
     pub output_bytes: Option<u64>,
     /// Clock resolution for this skill, in microseconds. Only the owner sets
     /// it, at approval; it can only coarsen the host's setting.
@@ -83,25 +94,45 @@ pub struct Permissions {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Declared {
+    /// The skill's own version label (1-64 bytes of printable text). For
+    /// display only: a version is identified by its digest, not this.
     pub version: String,
+    /// What the skill does, in its own words, as shown to callers. Untrusted
+    /// text, checked only for length and control characters.
     pub description: String,
+    /// JSON Schema every input must match before the skill runs
+    /// (`input.schema_invalid` otherwise).
     pub input_schema: serde_json::Value,
+    /// JSON Schema the skill's output must match, if it declared one;
+    /// non-matching output is discarded (`output.schema_invalid`).
     pub output_schema: Option<serde_json::Value>,
+    /// The permissions the skill requests. The owner's grant can only narrow
+    /// them (`registry.grant_exceeds_request`).
     pub requested: Permissions,
 }
 
 /// One version of a skill as the registry knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SkillVersion {
+    /// The skill this is a version of.
     pub name: SkillName,
+    /// SHA-256 of the module's exact bytes: the identity an approval is
+    /// pinned to. Re-checked before every run (`skill.digest_mismatch`).
     pub digest: ModuleDigest,
+    /// Where the version is in its life; only `approved` runs.
     pub state: VersionState,
+    /// What the module declared about itself when it was added.
     pub declared: Declared,
     /// What the owner granted; set once approved.
     pub granted: Option<Permissions>,
+    /// When the version was added (RFC 3339).
     pub added_at: String,
+    /// Who added it (the owner or caller name recorded in the audit log).
     pub added_by: String,
+    /// When the owner last approved, rejected or revoked it (RFC 3339);
+    /// `None` while pending.
     pub decided_at: Option<String>,
+    /// Who made that decision.
     pub decided_by: Option<String>,
 }
 
@@ -123,9 +154,13 @@ impl SkillVersion {
 /// with its warnings) and `warnings` (all of them, for a quick check).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReviewedVersion {
+    /// The version record, flattened into the same JSON object.
     #[serde(flatten)]
     pub version: SkillVersion,
+    /// Each requested HTTP destination as it would be granted and matched,
+    /// with its lookalike warnings.
     pub destinations: Vec<DestinationReview>,
+    /// Every warning of `destinations`, gathered for a quick check.
     pub warnings: Vec<String>,
 }
 
@@ -148,8 +183,12 @@ impl From<SkillVersion> for ReviewedVersion {
 /// (newest first).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SkillRecord {
+    /// The skill's name.
     pub name: SkillName,
+    /// Whether the owner disabled the skill: a disabled skill does not run
+    /// (`skill.disabled`), whatever its versions' states.
     pub disabled: bool,
+    /// Every version ever added, newest first.
     pub versions: Vec<SkillVersion>,
 }
 
@@ -163,18 +202,27 @@ impl SkillRecord {
 }
 
 /// An owner decision, as recorded.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Decision {
+    /// A version was added (pending review).
     Add,
+    /// A pending version was approved, with its grant; the previously
+    /// approved version, if any, is superseded.
     Approve,
+    /// A pending version was rejected; it can never be approved.
     Reject,
+    /// The approved version's approval was withdrawn.
     Revoke,
+    /// The skill was disabled: none of its versions runs.
     Disable,
+    /// The skill was enabled again.
     Enable,
 }
 
 impl Decision {
+    /// The decision's recorded name, e.g. `approve`.
     pub fn as_str(self) -> &'static str {
         match self {
             Decision::Add => "add",

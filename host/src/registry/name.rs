@@ -37,6 +37,7 @@ impl SkillName {
         Ok(SkillName(raw.to_string()))
     }
 
+    /// The validated name.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -122,6 +122,13 @@ pub trait RegistryStore: SecretStore + TokenStore + Send + Sync {
         actor: &Actor<'_>,
     ) -> Result<SkillVersion, RegistryError>;
 
+    /// A number that changes whenever anything in the store may have
+    /// changed: a commit by this process or by any other one (the owner's
+    /// CLI beside a running server). Cheap enough to read on every call, so
+    /// that what a process keeps in memory is re-read as soon as the store
+    /// moves. Equal values mean nothing was committed in between.
+    fn change_counter(&self) -> Result<u64, RegistryError>;
+
     /// Disable or enable a skill (all versions).
     fn set_disabled(
         &self,

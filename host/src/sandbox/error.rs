@@ -10,36 +10,100 @@ pub const MAX_SKILL_CODE_BYTES: usize = 64;
 /// Longest skill-chosen error message passed through.
 pub const MAX_SKILL_MESSAGE_BYTES: usize = 1024;
 
+/// Why an invocation produced no output. New outcomes may be added, so a
+/// `match` needs a wildcard arm; [`InvokeError::code`] is the stable part.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvokeError {
+    /// The input is over the input cap (`limits.input_bytes`); the skill
+    /// did not run, so an oversized input cannot cost the host anything.
+    /// Code `limits.input_too_large`.
     #[error("input is {size} bytes; the limit is {limit}")]
-    InputTooLarge { size: u64, limit: u64 },
+    InputTooLarge {
+        /// Size of the input, in bytes.
+        size: u64,
+        /// The input cap, in bytes.
+        limit: u64,
+    },
+    /// The input is not valid JSON; the skill did not run. Code
+    /// `input.invalid_json`.
     #[error("input is not valid JSON: {detail}")]
-    InputNotJson { detail: String },
+    InputNotJson {
+        /// The JSON parser's message.
+        detail: String,
+    },
+    /// The skill used all its fuel (CPU budget) and was stopped: the guard
+    /// against skills that compute forever. Code `limits.fuel_exhausted`.
     #[error("skill used all of its {limit} fuel")]
-    FuelExhausted { limit: u64 },
+    FuelExhausted {
+        /// The fuel the invocation had.
+        limit: u64,
+    },
+    /// The skill ran past its wall-clock deadline and was stopped: the guard
+    /// against skills that sleep or wait forever. Code `limits.timeout`.
     #[error("skill ran past its {limit_ms} ms deadline")]
-    Timeout { limit_ms: u64 },
+    Timeout {
+        /// The deadline, in milliseconds.
+        limit_ms: u64,
+    },
+    /// The skill tried to grow its linear memory past the cap and was
+    /// stopped: the guard against skills that exhaust the host's memory.
+    /// Code `limits.memory`.
     #[error("skill tried to grow memory to {requested} bytes; the limit is {limit}")]
-    Memory { requested: u64, limit: u64 },
+    Memory {
+        /// The memory size the refused growth asked for, in bytes.
+        requested: u64,
+        /// The memory cap, in bytes.
+        limit: u64,
+    },
+    /// The skill's output is over the output cap; it was discarded, so a
+    /// skill cannot flood its caller. Code `limits.output_too_large`.
     #[error("output is {size} bytes; the limit is {limit}")]
-    OutputTooLarge { size: u64, limit: u64 },
+    OutputTooLarge {
+        /// Size of the output, in bytes.
+        size: u64,
+        /// The output cap, in bytes.
+        limit: u64,
+    },
+    /// The skill returned something that is not JSON; it was discarded.
+    /// Code `output.invalid_json`.
     #[error("output is not valid JSON: {detail}")]
-    OutputNotJson { detail: String },
+    OutputNotJson {
+        /// The JSON parser's message.
+        detail: String,
+    },
+    /// The skill trapped (panic, unreachable, stack overflow, ...). Code
+    /// `skill.trapped`.
     #[error("skill trapped: {kind}{}", detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
     Trapped {
+        /// The kind of trap in snake case, e.g. `panic`, `unreachable`,
+        /// `stack_overflow`, `host_trap`; reported to callers as `trap`.
         kind: String,
+        /// More about it, if known (e.g. the panic message), size-capped
+        /// and with secrets redacted.
         detail: Option<String>,
     },
+    /// The skill returned its own error. Code `skill.error`.
     #[error("skill returned an error: {}{message}", code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
     SkillError {
         /// The skill's own code, if it obeyed the grammar (see
         /// `sandbox::skill_code`); never a host code.
         code: Option<String>,
+        /// The skill's message: untrusted text with control characters
+        /// escaped, secrets redacted and cut to
+        /// `MAX_SKILL_MESSAGE_BYTES` (1024).
         message: String,
     },
+    /// The skill's output does not match its declared output schema; it
+    /// was discarded. Code `output.schema_invalid`.
     #[error("output does not match the skill's output schema: {}", errors.join("; "))]
-    OutputSchemaInvalid { errors: Vec<String> },
+    OutputSchemaInvalid {
+        /// What does not match (at most ten), each as
+        /// `"<json-pointer>: <message>"`.
+        errors: Vec<String>,
+    },
+    /// An unexpected host failure; the skill's effects, if any, were
+    /// discarded. Code `host.internal`.
     #[error("host failure: {0}")]
     Internal(String),
 }

@@ -4,17 +4,24 @@
 use serde::Serialize;
 
 /// Severity of a record.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogLevel {
+    /// Finest-grained detail.
     Trace,
+    /// Debugging detail.
     Debug,
+    /// Normal operation; also every stdout line.
     Info,
+    /// Something unexpected; also every stderr line.
     Warn,
+    /// A failure (a panicking skill's message arrives at this level).
     Error,
 }
 
 /// Where a record came from.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogSource {
@@ -31,8 +38,12 @@ pub enum LogSource {
 /// One record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LogRecord {
+    /// Severity, as the skill chose it (stdout is `info`, stderr `warn`).
     pub level: LogLevel,
+    /// Where the record came from.
     pub source: LogSource,
+    /// The text: untrusted skill output, with secrets redacted and cut to
+    /// `MAX_MESSAGE_BYTES` (4096) at a character boundary.
     pub message: String,
 }
 

@@ -22,6 +22,7 @@ use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 pub use error::{InvokeError, MAX_SKILL_CODE_BYTES, MAX_SKILL_MESSAGE_BYTES};
+pub use limiter::MAX_TABLE_ELEMENTS;
 pub use logs::{LogLevel, LogRecord, LogSource};
 
 use crate::config::Limits;
@@ -43,20 +44,33 @@ const MAX_EGRESS_MESSAGE_BYTES: usize = 512;
 /// What one invocation consumed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Usage {
+    /// Fuel (roughly, wasm instructions) used, out of `limits.fuel`.
     pub fuel_consumed: u64,
+    /// Largest linear memory granted to the instance, in bytes.
     pub peak_memory_bytes: u64,
+    /// Wall-clock time of the call, instantiation included, in
+    /// milliseconds.
     pub duration_ms: u64,
+    /// Outbound HTTP requests attempted, allowed or refused.
     pub http_requests: u32,
+    /// Response body bytes returned to the skill, summed over its requests.
     pub egress_response_bytes: u64,
+    /// Log records dropped because `limits.log_records` or
+    /// `limits.log_bytes` was reached.
     pub log_records_dropped: u64,
+    /// Bytes of stdout and stderr dropped past `limits.stdio_bytes`.
     pub stdio_bytes_dropped: u64,
 }
 
 /// The result of one call into a skill, with its logs and resource use.
 #[derive(Debug)]
 pub struct Report<T> {
+    /// What the call produced, or why it produced nothing.
     pub result: Result<T, InvokeError>,
+    /// The skill's log records and stdout/stderr lines kept within the caps,
+    /// secrets redacted.
     pub logs: Vec<LogRecord>,
+    /// The resources the call consumed.
     pub usage: Usage,
     /// Every outbound request attempted, allowed or refused.
     pub egress: Vec<EgressEvent>,
@@ -148,8 +162,31 @@ pub(crate) enum Returned {
     Invoke(Result<String, contract::SkillError>),
 }
 
-/// Refuse input that is too large or not JSON, before any instance exists.
-pub fn check_input(input: &str, limits: &Limits) -> Result<(), InvokeError> {
+/// An input that is within the size cap and parses as JSON. Only
+/// [`check_input`] makes one, so whoever holds one need not check again:
+/// the pipeline checks and parses once, validates the parsed value against
+/// the schema, and hands the original text to the skill.
+#[derive(Debug)]
+pub struct CheckedInput<'a> {
+    text: &'a str,
+    value: serde_json::Value,
+}
+
+impl<'a> CheckedInput<'a> {
+    /// The input exactly as the caller sent it.
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+
+    /// The input, parsed.
+    pub fn value(&self) -> &serde_json::Value {
+        &self.value
+    }
+}
+
+/// Refuse input that is too large or not JSON, before any instance exists;
+/// otherwise the input with its parsed value.
+pub fn check_input<'a>(input: &'a str, limits: &Limits) -> Result<CheckedInput<'a>, InvokeError> {
     let size = input.len() as u64;
     if size > limits.input_bytes {
         return Err(InvokeError::InputTooLarge {
@@ -157,12 +194,10 @@ pub fn check_input(input: &str, limits: &Limits) -> Result<(), InvokeError> {
             limit: limits.input_bytes,
         });
     }
-    serde_json::from_str::<serde::de::IgnoredAny>(input).map_err(|e| {
-        InvokeError::InputNotJson {
-            detail: e.to_string(),
-        }
+    let value = serde_json::from_str(input).map_err(|e| InvokeError::InputNotJson {
+        detail: e.to_string(),
     })?;
-    Ok(())
+    Ok(CheckedInput { text: input, value })
 }
 
 /// Where an invocation may send HTTP requests.

@@ -265,12 +265,23 @@ impl SecretGrants {
 /// A secret as `secret list` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SecretSummary {
+    /// The skill the secret belongs to; no other skill can use it.
     pub skill: String,
+    /// The secret's name, as a skill writes it in `{{secret:NAME}}`.
     pub name: String,
+    /// The https destinations the value may be sent to (normalised); a
+    /// request anywhere else is refused (`secret.destination_not_allowed`).
     pub hosts: Vec<String>,
+    /// Starts at 1 and goes up by one each time the value is set. Bound
+    /// into the ciphertext's associated data, with the skill, name and
+    /// destinations, so a value moved to another row fails to decrypt.
     pub version: i64,
+    /// Public id of the master key the value is encrypted under (not the
+    /// key); a mismatch with the current key is `secret.wrong_key`.
     pub key_id: String,
+    /// When the secret was first set (RFC 3339).
     pub created_at: String,
+    /// When its value or destinations were last set (RFC 3339).
     pub updated_at: String,
     /// `****` and the last four characters, or why the value is unreadable.
     pub mask: String,

@@ -21,13 +21,17 @@ pub const POLL: Duration = Duration::from_secs(1);
 /// A skill an agent runtime can call: enabled, with an approved version.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SkillInfo {
+    /// The skill's name, as callers invoke it.
     pub name: String,
     /// The version string the skill declared.
     pub version: String,
+    /// What the skill does, in its own words (untrusted text).
     pub description: String,
     /// The approved digest (`sha256:…`).
     pub digest: String,
+    /// JSON Schema the input must match; checked before the skill runs.
     pub input_schema: Value,
+    /// JSON Schema the output must match, if the skill declared one.
     pub output_schema: Option<Value>,
 }
 

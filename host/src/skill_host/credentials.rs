@@ -105,8 +105,20 @@ impl SkillHost {
             }
             .into()),
             Some((id, secret)) => {
-                let row = self.registry.tokens().token(id)?;
-                let record = row.map(TokenRecord::from_row).transpose()?;
+                // The record is cached until the store changes; the secret's
+                // hash, its revocation and its expiry are checked every time.
+                let counter = self.registry.change_counter()?;
+                let record = match self.tokens.get(counter, &id.to_string()) {
+                    Some(record) => Some(record),
+                    None => {
+                        let row = self.registry.tokens().token(id)?;
+                        let record = row.map(TokenRecord::from_row).transpose()?;
+                        if let Some(r) = &record {
+                            self.tokens.keep(counter, id.to_string(), r.clone());
+                        }
+                        record
+                    }
+                };
                 Ok(crate::auth::check(record.as_ref(), secret, &audit_time())?)
             }
         }

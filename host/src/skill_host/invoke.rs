@@ -8,13 +8,16 @@ impl SkillHost {
     /// The pipeline, in this order and nowhere else:
     ///
     /// 1. the name is valid (`registry.invalid_name`);
-    /// 2. the skill exists, is enabled and has an approved version whose
-    ///    bytes still hash to the approved digest (`skill.*`);
+    /// 2. the skill exists, is enabled and has an approved version
+    ///    (`skill.*`), from the runnable view, re-read after any change;
     /// 3. rate limits: caller, skill, global (`rate.limited`);
-    /// 4. a concurrency slot (`rate.busy`);
-    /// 5. input size and JSON syntax (`limits.input_too_large`,
-    ///    `input.invalid_json`);
-    /// 6. the input schema (`input.schema_invalid`);
+    /// 4. a place in the instance pool, the one concurrency gate
+    ///    (`rate.busy`);
+    /// 5. input size and JSON syntax, checked and parsed once
+    ///    (`limits.input_too_large`, `input.invalid_json`);
+    /// 6. the input schema on the parsed value (`input.schema_invalid`),
+    ///    then the component: loaded, or read back and re-hashed against
+    ///    the approved digest and loaded (`skill.digest_mismatch`);
     /// 7. an `invoke.start` audit record is made durable — if it cannot be,
     ///    nothing runs (`audit.unavailable`);
     /// 8. the sandbox, with the granted limits and egress;
@@ -41,7 +44,7 @@ impl SkillHost {
             let started = std::time::Instant::now();
             match self.check(name, input, caller).await {
                 Ok(ready) => {
-                    let ran = self.run(name, input, caller, input_sha256, ready).await;
+                    let ran = self.run(name, caller, input_sha256, ready).await;
                     let code = match &ran {
                         Ok(inv) => inv.result.as_ref().err().map_or(codes::OK, |e| e.code()),
                         Err(e) => e.code(),
@@ -65,44 +68,55 @@ impl SkillHost {
     }
 
     /// Steps 1-6.
-    async fn check(
+    async fn check<'a>(
         &self,
         name: &str,
-        input: &str,
+        input: &'a str,
         caller: &str,
-    ) -> Result<Ready, (HostError, Option<ModuleDigest>)> {
+    ) -> Result<Ready<'a>, (HostError, Option<ModuleDigest>)> {
         let valid = Self::name(name).map_err(|e| (e, None))?;
-        let runnable = self
-            .registry
-            .runnable(&valid)
-            .map_err(|e| (e.into(), None))?;
-        let digest = runnable.version.digest;
+        let skill = self.ready(&valid).map_err(|e| (e, None))?;
+        let digest = skill.version.digest;
         let fail = |e: HostError| (e, Some(digest));
         self.checker
             .rate(name, caller)
             .map_err(|e| fail(e.into()))?;
-        let slot = self.checker.slot().map_err(|e| fail(e.into()))?;
-        let granted = runnable.version.granted.clone().unwrap_or_default();
-        let limits = effective_limits(&self.config.limits, &granted.limits);
-        check_input(input, &limits).map_err(|e| fail(HostError::Input(e)))?;
+        let slot = self
+            .engine
+            .try_slot()
+            .ok_or_else(|| fail(CheckError::Busy(self.config.engine.max_concurrent).into()))?;
+        // Size-checked and parsed once: the value is validated, the text
+        // goes to the skill.
+        let input = check_input(input, &skill.limits).map_err(|e| fail(HostError::Input(e)))?;
+        skill
+            .schemas
+            .check_input(input.value())
+            .map_err(|errors| fail(CheckError::InputSchema { errors }.into()))?;
+        let component = self.component(&valid, &digest).await.map_err(fail)?;
+        Ok(Ready {
+            skill,
+            component,
+            input,
+            slot,
+        })
+    }
+
+    /// The runnable view's entry for `name`, read from the store (and its
+    /// secrets decrypted) only when the store has changed since the last
+    /// read. See [`view`](super::view) for the invalidation rule.
+    fn ready(&self, name: &SkillName) -> Result<Arc<ReadySkill>, HostError> {
+        let counter = self.registry.change_counter()?;
+        if let Some(ready) = self.view.get(counter, name) {
+            return Ok(ready);
+        }
+        let version = self.registry.approved(name)?;
+        let granted = version.granted.clone().unwrap_or_default();
         let schemas = self
             .checker
-            .schemas(&digest, &runnable.version.declared)
-            .map_err(|m| fail(RegistryError::InvalidMetadata(m).into()))?;
-        let value: Value = serde_json::from_str(input).map_err(|e| {
-            fail(HostError::Input(InvokeError::InputNotJson {
-                detail: e.to_string(),
-            }))
-        })?;
-        schemas
-            .check_input(&value)
-            .map_err(|errors| fail(CheckError::InputSchema { errors }.into()))?;
-        let skill = self.loaded(&digest, &runnable.bytes).map_err(fail)?;
-        Ok(Ready {
-            digest,
-            skill,
-            schemas,
-            limits,
+            .schemas(&version.digest, &version.declared)
+            .map_err(RegistryError::InvalidMetadata)?;
+        let ready = Arc::new(ReadySkill {
+            limits: effective_limits(&self.config.limits, &granted.limits),
             destinations: granted
                 .http
                 .iter()
@@ -111,23 +125,59 @@ impl SkillHost {
             secrets: Arc::new(crate::secrets::reveal(
                 self.registry.secrets(),
                 self.key.as_ref(),
-                name,
+                name.as_str(),
                 &granted.secrets,
             )),
-            _slot: slot,
-        })
+            schemas,
+            version,
+        });
+        if ready.settled() {
+            self.view.keep(counter, name.clone(), ready.clone());
+        }
+        Ok(ready)
+    }
+
+    /// The loaded component for `digest`: from the bounded cache, or read
+    /// back from the module store, re-hashed and loaded ("what runs is what
+    /// was verified"); a module whose bytes changed on disk is refused here
+    /// with `skill.digest_mismatch`.
+    pub(crate) async fn component(
+        &self,
+        name: &SkillName,
+        digest: &ModuleDigest,
+    ) -> Result<Arc<LoadedSkill>, HostError> {
+        if let Some(loaded) = self.loaded.get(digest) {
+            return Ok(loaded);
+        }
+        // One load per digest at a time; whoever waited finds it loaded.
+        let gate = self.loaded.load_gate(digest);
+        let _loading = gate.lock().await;
+        if let Some(loaded) = self.loaded.get(digest) {
+            return Ok(loaded);
+        }
+        let loaded = self
+            .registry
+            .verified_module(name, digest)
+            .map_err(HostError::from)
+            .and_then(|bytes| Ok(self.engine.load(&bytes)?));
+        match loaded {
+            Ok(loaded) => Ok(self.loaded.insert(*digest, Arc::new(loaded))),
+            Err(e) => {
+                self.loaded.load_failed(digest);
+                Err(e)
+            }
+        }
     }
 
     /// Steps 7-10.
     async fn run(
         &self,
         name: &str,
-        input: &str,
         caller: &str,
         input_sha256: String,
-        ready: Ready,
+        ready: Ready<'_>,
     ) -> Result<Invocation, HostError> {
-        let digest = Some(ready.digest.to_string());
+        let digest = Some(ready.skill.version.digest.to_string());
         self.record(AuditEvent {
             kind: "invoke.start".into(),
             code: codes::OK.into(),
@@ -142,26 +192,26 @@ impl SkillHost {
             detail: Value::Null,
         })
         .await?;
+        let skill = &ready.skill;
+        let grants = ready.component.grants(
+            skill.destinations.clone(),
+            skill.secrets.clone(),
+            Some(Arc::new(EgressStart {
+                audit: self.audit.clone(),
+                actor: caller.into(),
+                skill: name.into(),
+                digest: digest.clone(),
+            })),
+        );
         let mut invocation = ready
-            .skill
-            .invoke_with_secrets(
-                input,
-                &ready.limits,
-                &ready.destinations,
-                ready.secrets.clone(),
-                Some(Arc::new(EgressStart {
-                    audit: self.audit.clone(),
-                    actor: caller.into(),
-                    skill: name.into(),
-                    digest: digest.clone(),
-                })),
-            )
+            .component
+            .invoke_checked(Some(ready.slot), &ready.input, &skill.limits, &grants)
             .await;
         // The sandbox redacted logs and errors as they were made; the output
         // is scanned as the caller will read it.
         let mut redactions = std::mem::take(&mut invocation.redactions);
         if let Ok(output) = &mut invocation.result {
-            let mut redactor = Redactor::new(ready.secrets.clone());
+            let mut redactor = Redactor::new(skill.secrets.clone());
             let checked = redactor
                 .output(output)
                 .and_then(|()| serde_json::from_str::<Value>(output).map_err(|e| e.to_string()));
@@ -169,7 +219,7 @@ impl SkillHost {
             match checked {
                 Err(detail) => invocation.result = Err(InvokeError::OutputNotJson { detail }),
                 Ok(value) => {
-                    if let Err(errors) = ready.schemas.check_output(&value) {
+                    if let Err(errors) = skill.schemas.check_output(&value) {
                         invocation.result = Err(InvokeError::OutputSchemaInvalid { errors });
                     }
                 }
@@ -330,23 +380,6 @@ impl SkillHost {
             Err(e) => e.into(),
         }
     }
-
-    fn loaded(&self, digest: &ModuleDigest, bytes: &[u8]) -> Result<Arc<LoadedSkill>, HostError> {
-        if let Some(s) = self
-            .loaded
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(digest)
-        {
-            return Ok(s.clone());
-        }
-        let skill = Arc::new(self.engine.load(bytes)?);
-        self.loaded
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(*digest, skill.clone());
-        Ok(skill)
-    }
 }
 
 fn outcome_of_run(code: Code) -> &'static str {
@@ -354,14 +387,11 @@ fn outcome_of_run(code: Code) -> &'static str {
 }
 
 /// Everything the checks established, held for the run.
-struct Ready {
-    digest: ModuleDigest,
-    skill: Arc<LoadedSkill>,
-    schemas: Arc<Schemas>,
-    limits: Limits,
-    destinations: Vec<Destination>,
-    secrets: Arc<SecretGrants>,
-    _slot: OwnedSemaphorePermit,
+struct Ready<'a> {
+    skill: Arc<ReadySkill>,
+    component: Arc<LoadedSkill>,
+    input: CheckedInput<'a>,
+    slot: Slot,
 }
 
 /// Writes `egress.start` durably before a request leaves the host.

@@ -2,13 +2,11 @@
 //! owner decision and every invocation goes through here, and each one —
 //! allowed or refused — is an audit event.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
-use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument;
 
 use crate::audit::{AuditEvent, AuditSink, AuditUnavailable, Metrics};
@@ -20,42 +18,61 @@ use crate::contract;
 use crate::digest::ModuleDigest;
 use crate::egress::Destination;
 
-use crate::engine::{LoadError, LoadedSkill, SkillEngine};
+use crate::engine::{LoadError, LoadedCache, LoadedSkill, SkillEngine, Slot};
 use crate::registry::{
     Actor, Declared, Inserted, LimitSet, Narrowing, Permissions, Registry, RegistryError,
     SkillName, SkillRecord, SkillVersion,
 };
-use crate::sandbox::{Invocation, InvokeError, check_input};
+use crate::sandbox::{CheckedInput, Invocation, InvokeError, check_input};
 
 mod changes;
 mod credentials;
 mod invoke;
 mod owner;
 mod repeats;
+mod view;
+
+use view::{CounterCache, ReadySkill, RunnableView};
 
 #[cfg_attr(not(feature = "internal"), allow(unused_imports))] // tests and benches
 pub use changes::{POLL, SkillInfo};
 
-use crate::secrets::{MasterKey, Redactor, SecretError, SecretGrants, SecretSummary, Vault};
+use crate::secrets::{MasterKey, Redactor, SecretError, SecretSummary, Vault};
 #[cfg_attr(not(feature = "internal"), allow(unused_imports))] // tests and benches
 pub use owner::declared_from;
 
 /// Why a host operation was refused before or instead of running a skill.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum HostError {
+    /// The registry refused or failed: an unknown, pending, rejected,
+    /// revoked or disabled skill, a module whose bytes no longer match the
+    /// approved digest, a refused owner decision, or a storage failure.
+    /// Codes `skill.*`, `registry.*`, or `host.io` for a file it could not
+    /// read or write.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// The module could not be loaded as a skill component (`module.invalid`,
+    /// `contract.version_mismatch`).
     #[error(transparent)]
     Load(#[from] LoadError),
     /// The skill's `metadata` call failed while adding it.
     #[error("reading the skill's metadata failed: {0}")]
     Metadata(InvokeError),
+    /// The audit record could not be written, so the operation's result is
+    /// withheld: nothing happens unaudited. Code `audit.unavailable`.
     #[error(transparent)]
     Audit(#[from] AuditUnavailable),
+    /// A pre-run check refused the invocation: a rate limit, the
+    /// concurrency cap, or the input schema (`rate.limited`, `rate.busy`,
+    /// `input.schema_invalid`).
     #[error(transparent)]
     Check(#[from] CheckError),
+    /// A secret operation was refused or failed. Codes `secret.*`.
     #[error(transparent)]
     Secret(#[from] SecretError),
+    /// The caller was not authenticated or may not do this (`auth.failure`,
+    /// `auth.forbidden`, `auth.invalid`).
     #[error(transparent)]
     Auth(#[from] AuthError),
     /// The input was refused before the sandbox started.
@@ -64,7 +81,10 @@ pub enum HostError {
     /// The input is over the cap by an unknown amount: it was read no
     /// further (a pipe or a device, e.g. the CLI's stdin).
     #[error("input is more than {limit} bytes; the limit is {limit}")]
-    InputOverCap { limit: u64 },
+    InputOverCap {
+        /// The input cap, in bytes.
+        limit: u64,
+    },
     /// The configuration is invalid.
     #[error("invalid config: {0}")]
     Config(String),
@@ -74,6 +94,7 @@ pub enum HostError {
 }
 
 impl HostError {
+    /// The stable code for this refusal (see [`crate::codes`]).
     pub fn code(&self) -> Code {
         match self {
             HostError::Registry(e) => e.code(),
@@ -90,6 +111,7 @@ impl HostError {
         }
     }
 
+    /// A JSON body for callers: `{"code": ..., "message": ..., ...details}`.
     pub fn to_json(&self) -> Value {
         match self {
             HostError::Load(e) => e.to_json(),
@@ -140,6 +162,7 @@ pub fn effective_limits(host: &Limits, granted: &LimitSet) -> Limits {
 
 /// The outcome of adding a skill.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Added {
     /// A new pending version, waiting for the owner.
     Pending(SkillVersion),
@@ -148,6 +171,7 @@ pub enum Added {
 }
 
 impl Added {
+    /// The version added, or the one these bytes already were.
     pub fn version(&self) -> &SkillVersion {
         match self {
             Added::Pending(v) | Added::Unchanged(v) => v,
@@ -163,7 +187,13 @@ pub struct SkillHost {
     registry: Registry,
     checker: Checker,
     audit: Arc<AuditSink>,
-    loaded: Mutex<HashMap<ModuleDigest, Arc<LoadedSkill>>>,
+    /// Runnable skills as the pipeline needs them (see [`view`]).
+    view: RunnableView,
+    /// Token records by id, read again after any store change, so a
+    /// revocation refuses the next request (see [`view`]).
+    tokens: CounterCache<String, TokenRecord>,
+    /// Loaded components, bounded by bytes (see [`LoadedCache`]).
+    loaded: LoadedCache,
     key: Option<MasterKey>,
     changes: changes::Changes,
     metrics: crate::metrics::Metrics,
@@ -203,7 +233,9 @@ impl SkillHost {
             registry,
             checker: Checker::new(config),
             audit,
-            loaded: Mutex::default(),
+            view: RunnableView::new(view::VIEW_MAX),
+            tokens: CounterCache::new(view::TOKENS_MAX),
+            loaded: LoadedCache::new(config.engine.loaded_bytes_max),
             key,
             changes: changes::Changes::new(),
             metrics: crate::metrics::Metrics::default(),
@@ -235,7 +267,9 @@ impl SkillHost {
             registry: Registry::ephemeral()?,
             checker: Checker::new(config),
             audit: Arc::new(AuditSink::in_memory()),
-            loaded: Mutex::default(),
+            view: RunnableView::new(view::VIEW_MAX),
+            tokens: CounterCache::new(view::TOKENS_MAX),
+            loaded: LoadedCache::new(config.engine.loaded_bytes_max),
             key: None,
             changes: changes::Changes::new(),
             metrics: crate::metrics::Metrics::default(),
@@ -277,6 +311,11 @@ impl SkillHost {
     /// The engine (e.g. for its instance counters).
     pub fn engine(&self) -> &SkillEngine {
         &self.engine
+    }
+
+    /// The loaded-component cache's counters and sizes.
+    pub fn loaded_stats(&self) -> crate::engine::LoadedStats {
+        self.loaded.stats()
     }
 
     async fn record(&self, event: AuditEvent) -> Result<(), AuditUnavailable> {

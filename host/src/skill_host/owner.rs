@@ -134,6 +134,39 @@ impl SkillHost {
         .await
     }
 
+    /// Remove the compiled artifacts no approved or pending version needs
+    /// (see [`crate::engine::gc`]), and audit what was removed in one `gc`
+    /// record. Unlike a decision it has no start record: it changes no
+    /// decision and removes only cache entries, which a host recompiles if
+    /// it ever needs them.
+    pub async fn gc(&self, actor: &str) -> Result<crate::engine::gc::Collected, HostError> {
+        let result = (|| {
+            let Some(dir) = &self.data_dir else {
+                return Ok(crate::engine::gc::Collected::default());
+            };
+            let keep = self
+                .registry
+                .skills()?
+                .into_iter()
+                .flat_map(|s| s.versions)
+                .filter(|v| {
+                    matches!(
+                        v.state,
+                        crate::registry::VersionState::Approved
+                            | crate::registry::VersionState::Pending
+                    )
+                })
+                .map(|v| v.digest)
+                .collect();
+            crate::engine::gc::collect(dir, self.engine.cache_key(), &keep).map_err(|e| {
+                HostError::Registry(RegistryError::Io(format!(
+                    "cannot collect the artifact cache: {e}"
+                )))
+            })
+        })();
+        self.audited("gc", actor, "", None, result, |c| json!(c)).await
+    }
+
     /// Disable (`true`) or enable a skill.
     pub async fn set_disabled(
         &self,

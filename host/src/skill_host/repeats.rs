@@ -142,7 +142,11 @@ impl SkillHost {
         let record = self.registry.tokens().token(id).ok()?;
         let now = super::audit_time();
         Some(record.is_some_and(|r| {
-            r.revoked_at.is_none() && r.expires_at.as_deref().is_none_or(|e| e > now.as_str())
+            r.revoked_at.is_none()
+                && r
+                    .expires_at
+                    .as_deref()
+                    .is_none_or(|e| !crate::auth::expired(e, &now))
         }))
     }
 }
