@@ -196,6 +196,42 @@ fn read_tail(dir: &Path) -> Result<OnDisk, String> {
 struct Tail {
     dir: PathBuf,
     lock: File,
+    /// Where this writer left the chain: re-read from disk only when the
+    /// log is not exactly as it left it (see [`Tail::end`]).
+    known: Option<KnownEnd>,
+}
+
+/// The end of the chain as this writer wrote it.
+struct KnownEnd {
+    segment: PathBuf,
+    len: u64,
+    last: ChainPoint,
+    day: String,
+}
+
+/// Bytes of the `head` file, written in place: its JSON padded with spaces
+/// (which JSON allows), so an update is one small write at offset 0 and
+/// never a rename (on ext4, replacing a file by rename flushes its data).
+const HEAD_BYTES: usize = 128;
+
+fn write_head(dir: &Path, point: &ChainPoint) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let mut bytes = serde_json::to_vec(point).expect("points serialise");
+    if bytes.len() > HEAD_BYTES {
+        return write_point(dir, HEAD, point, false);
+    }
+    bytes.resize(HEAD_BYTES, b' ');
+    let f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(dir.join(HEAD))?;
+    f.write_all_at(&bytes, 0)?;
+    if f.metadata()?.len() > HEAD_BYTES as u64 {
+        f.set_len(HEAD_BYTES as u64)?;
+    }
+    Ok(())
 }
 
 impl Tail {
@@ -209,8 +245,28 @@ impl Tail {
         result
     }
 
+    /// The end of the chain, under the lock. What this writer last wrote
+    /// is still the end if the newest segment is the one it wrote and has
+    /// exactly the length it left; anything else (another process wrote, a
+    /// segment was added or cut) means reading the tail from disk.
+    fn end(&mut self) -> Result<OnDisk, String> {
+        if let Some(known) = self.known.take() {
+            let newest = segments(&self.dir).map_err(|e| e.to_string())?.pop();
+            let len = std::fs::metadata(&known.segment).map(|m| m.len()).ok();
+            if newest.as_ref() == Some(&known.segment) && len == Some(known.len) {
+                return Ok(OnDisk {
+                    segment: Some(known.segment),
+                    last: known.last,
+                    day: known.day,
+                    repaired_bytes: 0,
+                });
+            }
+        }
+        read_tail(&self.dir)
+    }
+
     fn append_locked(&mut self, events: Vec<AuditEvent>) -> Result<(), String> {
-        let tail = read_tail(&self.dir)?;
+        let tail = self.end()?;
         let ts = now_ts();
         let path = match tail.segment {
             Some(p) if day_of(&ts) == tail.day || tail.day.is_empty() => p,
@@ -255,7 +311,13 @@ impl Tail {
         }
         // Not fsynced: after a crash the head may lag the log, which verify
         // accepts; only a log shorter than its head is a truncation.
-        let _ = write_point(&self.dir, HEAD, &last, false);
+        let _ = write_head(&self.dir, &last);
+        self.known = Some(KnownEnd {
+            len: before + bytes.len() as u64,
+            segment: path,
+            day: day_of(&ts).to_string(),
+            last,
+        });
         Ok(())
     }
 }
@@ -304,7 +366,11 @@ impl AuditLog {
         })();
         let _ = lock.unlock();
         let report = opened?;
-        let mut tail = Tail { dir, lock };
+        let mut tail = Tail {
+            dir,
+            lock,
+            known: None,
+        };
         let group = config.group_commit;
         let (tx, rx) = mpsc::channel::<Job>();
         let writer = std::thread::Builder::new()

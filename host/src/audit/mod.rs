@@ -307,6 +307,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_writer_rereads_the_tail_after_another_wrote() {
+        // Each writer remembers where it left the chain; strictly
+        // alternating appends make every remembered end stale.
+        let tmp = tempfile::tempdir().unwrap();
+        let a = AuditSink::open(tmp.path(), &AuditConfig::default())
+            .await
+            .unwrap();
+        let b = AuditSink::open(tmp.path(), &AuditConfig::default())
+            .await
+            .unwrap();
+        for i in 0..10 {
+            let sink = if i % 2 == 0 { &a } else { &b };
+            sink.record(event(&format!("e{i}"))).await.unwrap();
+        }
+        drop((a, b));
+        let v = verify(tmp.path()).unwrap();
+        assert_eq!((v.records, v.last_seq), (10, 10));
+    }
+
+    #[tokio::test]
     async fn an_empty_newest_segment_does_not_break_the_chain() {
         // A crash (or a full disk) right after a new segment was created
         // leaves it empty: the chain continues from the segment before.
