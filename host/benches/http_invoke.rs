@@ -1,8 +1,9 @@
 //! `http_invoke`: invoking the echo skill over the HTTP API on loopback,
 //! next to the in-process library call (`Host::invoke`) in the same run.
-//! Both go through the full checker pipeline (registry, re-hash, rate,
-//! schema, sandbox, two durable audit records); HTTP adds the request,
-//! token authentication (one SQLite lookup) and JSON framing.
+//! Both go through the full checker pipeline (runnable view, rate, schema,
+//! loaded component, sandbox, two durable audit records); HTTP adds the
+//! request, token authentication (a cached record and one hash compare)
+//! and JSON framing.
 //!
 //! Two measurements:
 //! - criterion medians of one sequential call each (`http`, `in_process`);
