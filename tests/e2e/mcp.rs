@@ -311,6 +311,13 @@ fn check_ts(report: &serde_json::Value) {
             .unwrap()
             .contains("`input`")
     );
+    // word-stats promises an object, so its output schema is published:
+    // the refusal below (calls[1]) is then checked against a declared
+    // output schema, which is what broke clients before.
+    assert_eq!(
+        report["output_schemas"]["word-stats"]["type"], "object",
+        "{report}"
+    );
     // Schemas compile in the SDK without a warning (no unknown formats).
     assert_eq!(report["warnings"], serde_json::json!([]), "{report}");
     let calls = report["calls"].as_array().unwrap();
@@ -386,6 +393,7 @@ async fn typescript_sdk_over_streamable_http_and_transport_errors_are_json_rpc()
         ("post_no_session", 400, codes::MCP_INVALID_REQUEST, -32600),
         ("get_no_session", 400, codes::MCP_INVALID_REQUEST, -32600),
         ("post_bad_json", 400, codes::MCP_PARSE_ERROR, -32700),
+        ("post_too_deep_json", 400, codes::MCP_PARSE_ERROR, -32700),
         ("post_wrong_accept", 406, codes::MCP_BAD_MEDIA_TYPE, -32600),
         (
             "post_wrong_content_type",

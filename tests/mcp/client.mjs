@@ -198,6 +198,9 @@ async function httpProbes(url, token) {
     post_no_session: { method: "POST", headers: { ...auth, ...both }, body: list },
     get_no_session: { method: "GET", headers: { ...auth, Accept: "text/event-stream" } },
     post_bad_json: { method: "POST", headers: { ...auth, ...both }, body: "{" },
+    // Nesting deeper than any parser should follow: a parse error, not a
+    // crash or a 415.
+    post_too_deep_json: { method: "POST", headers: { ...auth, ...both }, body: "[".repeat(10000) + "]".repeat(10000) },
     post_wrong_accept: {
       method: "POST",
       headers: { ...auth, Accept: "text/plain", "Content-Type": "application/json" },

@@ -492,6 +492,18 @@ pub struct Verified {
 /// Walk the whole chain from the anchor (or genesis) to the head.
 pub fn verify(data_dir: &Path) -> Result<Verified, Broken> {
     let dir = data_dir.join(DIR);
+    // The head first, under the writers' lock: records appended while the
+    // segments are read only extend past it, so a live log never reads as
+    // truncated, and the head is never read half-written.
+    let head = {
+        let lock = File::open(dir.join(LOCK)).ok();
+        let locked = lock.as_ref().is_some_and(|l| l.lock_shared().is_ok());
+        let head = read_point(&dir.join(HEAD));
+        if locked && let Some(l) = &lock {
+            let _ = l.unlock();
+        }
+        head
+    };
     let anchor = read_point(&dir.join(ANCHOR)).unwrap_or(ChainPoint {
         seq: 0,
         hash: GENESIS.to_string(),
@@ -559,7 +571,7 @@ pub fn verify(data_dir: &Path) -> Result<Verified, Broken> {
             records += 1;
         }
     }
-    if let Some(head) = read_point(&dir.join(HEAD))
+    if let Some(head) = head
         && head.seq > expected.seq
     {
         return Err(Broken {

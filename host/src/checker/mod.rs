@@ -24,6 +24,11 @@ pub enum CheckError {
     RateLimited { scope: Scope, retry_after_secs: u64 },
     #[error("the host is running its maximum of {0} invocations; try again shortly")]
     Busy(u32),
+    /// The approved version or its grant changed while this call was being
+    /// prepared (e.g. a new version was approved): nothing ran; a retry
+    /// runs what is approved now. Reported as `rate.busy`.
+    #[error("the approval of {0} changed while this call was being prepared; try again")]
+    Changed(String),
     #[error("the input does not match the skill's input schema: {}", errors.join("; "))]
     InputSchema { errors: Vec<String> },
 }
@@ -32,7 +37,7 @@ impl CheckError {
     pub fn code(&self) -> Code {
         match self {
             CheckError::RateLimited { .. } => codes::RATE_LIMITED,
-            CheckError::Busy(_) => codes::RATE_BUSY,
+            CheckError::Busy(_) | CheckError::Changed(_) => codes::RATE_BUSY,
             CheckError::InputSchema { .. } => codes::INPUT_SCHEMA_INVALID,
         }
     }
@@ -48,7 +53,7 @@ impl CheckError {
                 v["scope"] = scope.as_str().into();
             }
             CheckError::InputSchema { errors } => v["errors"] = errors.clone().into(),
-            CheckError::Busy(_) => {}
+            CheckError::Busy(_) | CheckError::Changed(_) => {}
         }
         v
     }

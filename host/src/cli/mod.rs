@@ -118,8 +118,8 @@ pub enum Command {
     /// from SKILLHOST_TOKEN and is re-checked on every request.
     Mcp,
     /// Remove compiled artifacts that no approved or pending version needs
-    /// (rejected, superseded, revoked, other engines). Audited; safe while
-    /// `serve` runs. Module files are kept (see README, "Disk").
+    /// (rejected, superseded, revoked). Audited; safe while `serve` runs.
+    /// Module files are kept (see README, "Disk and memory").
     Gc {
         /// Print what was removed as JSON.
         #[arg(long)]

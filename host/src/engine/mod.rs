@@ -197,12 +197,6 @@ impl SkillEngine {
         })
     }
 
-    /// The key of this engine's artifact directory (wasmtime version,
-    /// target and settings).
-    pub(crate) fn cache_key(&self) -> &str {
-        &self.cache_key
-    }
-
     /// What this engine has run.
     pub fn stats(&self) -> &EngineStats {
         &self.stats

@@ -91,6 +91,9 @@ impl SkillHost {
     /// Re-read the runnable set and wake subscribers if it changed since the
     /// last look. Returns whether it changed.
     pub fn notice_changes(&self) -> Result<bool, HostError> {
+        let counter = self.registry.change_counter()?;
+        self.view.sync(counter);
+        self.tokens.sync(counter);
         // Read under the lock: two lookers (a decision and the poller) must
         // not interleave, or an older reading could overwrite a newer one
         // and wake subscribers for nothing.

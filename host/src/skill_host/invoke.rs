@@ -93,6 +93,18 @@ impl SkillHost {
             .check_input(input.value())
             .map_err(|errors| fail(CheckError::InputSchema { errors }.into()))?;
         let component = self.component(&valid, &digest).await.map_err(fail)?;
+        // Loading may have waited (another call compiling). A decision that
+        // committed meanwhile is honoured before anything is recorded as
+        // started: a version no longer runnable is refused, narrowed grants
+        // and changed secrets are taken up.
+        let skill = match self.ready(&valid).map_err(fail)? {
+            now if now.version == skill.version => now,
+            _ => {
+                return Err(fail(
+                    CheckError::Changed(name.to_string()).into(),
+                ));
+            }
+        };
         Ok(Ready {
             skill,
             component,
@@ -155,11 +167,18 @@ impl SkillHost {
         if let Some(loaded) = self.loaded.get(digest) {
             return Ok(loaded);
         }
-        let loaded = self
-            .registry
-            .verified_module(name, digest)
-            .map_err(HostError::from)
-            .and_then(|bytes| Ok(self.engine.load(&bytes)?));
+        // Reading, hashing and compiling are blocking work: on a
+        // multi-threaded runtime, let the worker's other tasks move on.
+        let load = || {
+            self.registry
+                .verified_module(name, digest)
+                .map_err(HostError::from)
+                .and_then(|bytes| Ok(self.engine.load(&bytes)?))
+        };
+        let loaded = match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(load),
+            _ => load(),
+        };
         match loaded {
             Ok(loaded) => Ok(self.loaded.insert(*digest, Arc::new(loaded))),
             Err(e) => {

@@ -158,7 +158,7 @@ impl SkillHost {
                 })
                 .map(|v| v.digest)
                 .collect();
-            crate::engine::gc::collect(dir, self.engine.cache_key(), &keep).map_err(|e| {
+            crate::engine::gc::collect(dir, &keep).map_err(|e| {
                 HostError::Registry(RegistryError::Io(format!(
                     "cannot collect the artifact cache: {e}"
                 )))

@@ -79,6 +79,18 @@ impl<K: std::hash::Hash + Eq, V: Clone> CounterCache<K, V> {
         inner.1.get(key).cloned()
     }
 
+    /// Drop every entry if the store moved past what they were read under:
+    /// called by the change poller, so that what a change removed (a
+    /// decrypted secret, a revoked token's record) leaves memory within a
+    /// poll even when no call comes to look.
+    pub fn sync(&self, counter: u64) {
+        let mut inner = self.lock();
+        if inner.0.is_some_and(|c| c != counter) {
+            inner.1.clear();
+            inner.0 = Some(counter);
+        }
+    }
+
     /// Keep `value`, read from the store under `counter`, unless the cache
     /// has moved on to another counter meanwhile (then it may be stale).
     pub fn keep(&self, counter: u64, key: K, value: V) {

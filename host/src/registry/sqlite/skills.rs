@@ -142,12 +142,18 @@ pub(super) fn skill(
     name: &SkillName,
 ) -> Result<Option<SkillRecord>, RegistryError> {
     let conn = store.conn.lock().unwrap_or_else(|p| p.into_inner());
-    load_skill(&conn, name)
+    // One read transaction: the enabled flag and the versions are one
+    // snapshot, never a state that did not exist.
+    let tx = conn.unchecked_transaction()?;
+    let skill = load_skill(&tx, name)?;
+    tx.finish()?;
+    Ok(skill)
 }
 
 pub(super) fn skills(store: &SqliteStore) -> Result<Vec<SkillRecord>, RegistryError> {
     let conn = store.conn.lock().unwrap_or_else(|p| p.into_inner());
-    let names: Vec<String> = conn
+    let tx = conn.unchecked_transaction()?;
+    let names: Vec<String> = tx
         .prepare("SELECT name FROM skills ORDER BY name")?
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
@@ -155,8 +161,9 @@ pub(super) fn skills(store: &SqliteStore) -> Result<Vec<SkillRecord>, RegistryEr
     for raw in names {
         let name = SkillName::parse(&raw)
             .map_err(|_| RegistryError::Corrupt(format!("bad name {raw:?}")))?;
-        out.extend(load_skill(&conn, &name)?);
+        out.extend(load_skill(&tx, &name)?);
     }
+    tx.finish()?;
     Ok(out)
 }
 
