@@ -207,6 +207,11 @@ impl Registry {
         })
     }
 
+    /// See [`RegistryStore::runnable_digests`].
+    pub fn runnable_digests(&self) -> Result<Vec<(String, String)>, RegistryError> {
+        self.store.runnable_digests()
+    }
+
     /// See [`RegistryStore::change_counter`].
     pub fn change_counter(&self) -> Result<u64, RegistryError> {
         self.store.change_counter()

@@ -110,6 +110,10 @@ pub trait RegistryStore: SecretStore + TokenStore + Send + Sync {
     /// All skills, by name.
     fn skills(&self) -> Result<Vec<SkillRecord>, RegistryError>;
 
+    /// The name and approved digest of every enabled skill with an approved
+    /// version, by name: the runnable set, in one cheap read.
+    fn runnable_digests(&self) -> Result<Vec<(String, String)>, RegistryError>;
+
     /// Apply an owner decision to one version, atomically with the check of
     /// its current state (see [`super::model::transition`]). `digest: None`
     /// targets the approved version.

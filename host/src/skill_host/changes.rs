@@ -8,6 +8,7 @@
 //! CLI next to a running server) are noticed by [`SkillHost::notice_changes`],
 //! which a background task calls every [`POLL`].
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
@@ -52,6 +53,8 @@ impl SkillInfo {
 pub(super) struct Changes {
     generation: tokio::sync::watch::Sender<u64>,
     fingerprint: Mutex<Option<[u8; 32]>>,
+    /// The registry's change counter at the last look.
+    counter: AtomicU64,
 }
 
 impl Changes {
@@ -59,6 +62,7 @@ impl Changes {
         Changes {
             generation: tokio::sync::watch::Sender::new(0),
             fingerprint: Mutex::new(None),
+            counter: AtomicU64::new(u64::MAX),
         }
     }
 }
@@ -94,6 +98,19 @@ impl SkillHost {
         let counter = self.registry.change_counter()?;
         self.view.sync(counter);
         self.tokens.sync(counter);
+        // Nothing committed since the last look: the set cannot have
+        // changed, and the poller costs one pragma, whatever the number of
+        // skills.
+        if self.changes.counter.swap(counter, Ordering::SeqCst) == counter
+            && self
+                .changes
+                .fingerprint
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_some()
+        {
+            return Ok(false);
+        }
         // Read under the lock: two lookers (a decision and the poller) must
         // not interleave, or an older reading could overwrite a newer one
         // and wake subscribers for nothing.
@@ -103,10 +120,10 @@ impl SkillHost {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         let mut hash = Sha256::new();
-        for s in self.runnable()? {
-            hash.update(s.name.as_bytes());
+        for (name, digest) in self.registry.runnable_digests()? {
+            hash.update(name.as_bytes());
             hash.update([0]);
-            hash.update(s.digest.as_bytes());
+            hash.update(digest.as_bytes());
             hash.update([0]);
         }
         let now: [u8; 32] = hash.finalize().into();

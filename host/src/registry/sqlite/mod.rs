@@ -225,6 +225,18 @@ impl RegistryStore for SqliteStore {
         skills::skills(self)
     }
 
+    fn runnable_digests(&self) -> Result<Vec<(String, String)>, RegistryError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let rows = conn
+            .prepare(
+                "SELECT s.name, v.digest FROM skills s JOIN versions v ON v.name = s.name
+                 WHERE s.disabled = 0 AND v.state = 'approved' ORDER BY s.name",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
     fn decide(
         &self,
         name: &SkillName,
