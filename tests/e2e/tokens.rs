@@ -109,7 +109,11 @@ async fn bad_expired_and_revoked_tokens_are_refused_and_audited_without_the_toke
         std::fs::read_to_string(&skillhost::audit::segments(&dir.path().join("audit")).unwrap()[0])
             .unwrap();
     for p in presented.iter().filter(|p| p.len() > 20) {
-        let secret = p.rsplit('_').next().unwrap();
+        // `skh_<id>_<secret>`: the secret is everything after the second
+        // `_` (base64url, so it may hold `_` itself; taking the part after
+        // the last `_` made this test flaky, matching two random bytes).
+        let secret = p.splitn(3, '_').nth(2).unwrap();
+        assert_eq!(secret.len(), 43, "{p}");
         assert!(
             !log.contains(secret),
             "the audit log holds a presented token"
@@ -143,7 +147,9 @@ fn the_cli_shows_a_token_once_and_stores_only_its_hash() {
     );
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert!(token.starts_with("skh_"));
-    let secret = token.rsplit('_').next().unwrap().to_string();
+    // Everything after the second `_` (the secret may hold `_` itself).
+    let secret = token.splitn(3, '_').nth(2).unwrap().to_string();
+    assert_eq!(secret.len(), 43, "{token}");
     let list = skillhost_cli(dir.path())
         .args(["token", "list", "--json"])
         .output()
