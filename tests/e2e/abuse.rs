@@ -415,16 +415,11 @@ async fn mcp_sessions_are_capped_bound_to_their_token_and_end_with_it() {
         .await
         .unwrap();
     assert_eq!(stream.status().as_u16(), 200);
-    let out = Command::new(env!("CARGO_BIN_EXE_skillhost"))
-        .arg("--data-dir")
-        .arg(dir.path())
-        .args(["token", "revoke", "echo-agent"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeded(
+        Command::new(env!("CARGO_BIN_EXE_skillhost"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["token", "revoke", "echo-agent"]),
     );
     let ended = tokio::time::timeout(Duration::from_secs(15), async {
         while let Ok(Some(_)) = stream.chunk().await {}

@@ -491,15 +491,7 @@ async fn expired_and_revoked_tokens_are_refused() {
     let a = request(&c, Method::POST, &url, Some(&expired.token), Some("{}")).await;
     assert_eq!((a.status, a.code()), (401, codes::AUTH_FAILURE));
     // Revoked by the owner's CLI while the server runs: refused at once.
-    let out = skillhost_cli(dir.path())
-        .args(["token", "revoke", "agent"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(skillhost_cli(dir.path()).args(["token", "revoke", "agent"]));
     let a = request(&c, Method::POST, &url, Some(&t.invoker), Some("{}")).await;
     assert_eq!((a.status, a.code()), (401, codes::AUTH_FAILURE));
     let reasons: Vec<String> = audit_records(dir.path())

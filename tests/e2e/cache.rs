@@ -214,15 +214,7 @@ async fn gc_frees_what_can_no_longer_run_and_keeps_the_rest() {
     use skillhost::{Added, SkillHost, codes};
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let init = skillhost_cli(d)
-        .args(["secret", "init-key"])
-        .output()
-        .unwrap();
-    assert!(
-        init.status.success(),
-        "{}",
-        String::from_utf8_lossy(&init.stderr)
-    );
+    succeeded(skillhost_cli(d).args(["secret", "init-key"]));
     let host = SkillHost::open(&HostConfig::default(), d).await.unwrap();
     let add = |bytes: Vec<u8>| {
         let host = &host;

@@ -237,27 +237,14 @@ fn usage_errors_exit_2() {
 fn invoke_refusals_are_audited() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let added = skillhost(&data)
-        .args(["skill", "add", "--json"])
-        .arg(skill_path("echo"))
-        .output()
-        .unwrap();
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
+    let added = succeeded(
+        skillhost(&data)
+            .args(["skill", "add", "--json"])
+            .arg(skill_path("echo")),
     );
     let v: Value = serde_json::from_slice(&added.stdout).unwrap();
     let digest = v["digest"].as_str().unwrap().to_string();
-    let out = skillhost(&data)
-        .args(["skill", "approve", "echo", "--digest", &digest])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(skillhost(&data).args(["skill", "approve", "echo", "--digest", &digest]));
     let invoke = |input: &str| {
         skillhost(&data)
             .args(["invoke", "echo", "--input", input])

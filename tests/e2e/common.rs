@@ -18,6 +18,18 @@ pub fn skillhost_cli(data_dir: &std::path::Path) -> std::process::Command {
     c
 }
 
+/// Run `cmd` to completion and insist it succeeded (its stderr is the
+/// failure message); its output for further checks.
+pub fn succeeded(cmd: &mut std::process::Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()

@@ -639,23 +639,18 @@ async fn a_json_api_skill_through_the_registry_cli_and_audit() {
     std::fs::write(&config_file, config.to_toml()).unwrap();
     let cli_dir = dir.path().join("cli");
     let proxy_url = format!("http://127.0.0.1:{}", proxy.port());
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_skillhost"))
-        .env("SKILLHOST_DATA_DIR", &cli_dir)
-        .env("HTTPS_PROXY", &proxy_url)
-        .env("https_proxy", &proxy_url)
-        .env("HTTP_PROXY", &proxy_url)
-        .env("ALL_PROXY", &proxy_url)
-        .arg("--config")
-        .arg(&config_file)
-        .args(["dev"])
-        .arg(skill_path("item_stats"))
-        .args(["--input", r#"{"tag":"tools-proxy"}"#])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeded(
+        std::process::Command::new(env!("CARGO_BIN_EXE_skillhost"))
+            .env("SKILLHOST_DATA_DIR", &cli_dir)
+            .env("HTTPS_PROXY", &proxy_url)
+            .env("https_proxy", &proxy_url)
+            .env("HTTP_PROXY", &proxy_url)
+            .env("ALL_PROXY", &proxy_url)
+            .arg("--config")
+            .arg(&config_file)
+            .args(["dev"])
+            .arg(skill_path("item_stats"))
+            .args(["--input", r#"{"tag":"tools-proxy"}"#]),
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["total_cents"], 4000);

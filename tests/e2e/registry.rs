@@ -373,15 +373,7 @@ async fn under_load_a_revoke_refuses_every_invocation_that_starts_after_it() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let cli_dir = dir.path().to_path_buf();
     let committed = tokio::task::spawn_blocking(move || {
-        let out = skillhost_cli(&cli_dir)
-            .args(["skill", "revoke", "echo"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        succeeded(skillhost_cli(&cli_dir).args(["skill", "revoke", "echo"]));
         Instant::now()
     })
     .await

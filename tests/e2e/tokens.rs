@@ -125,26 +125,18 @@ async fn bad_expired_and_revoked_tokens_are_refused_and_audited_without_the_toke
 #[test]
 fn the_cli_shows_a_token_once_and_stores_only_its_hash() {
     let dir = tempfile::tempdir().unwrap();
-    let out = skillhost_cli(dir.path())
-        .args([
-            "token",
-            "create",
-            "--name",
-            "agent",
-            "--role",
-            "invoker",
-            "--skills",
-            "echo",
-            "--expires",
-            "90d",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeeded(skillhost_cli(dir.path()).args([
+        "token",
+        "create",
+        "--name",
+        "agent",
+        "--role",
+        "invoker",
+        "--skills",
+        "echo",
+        "--expires",
+        "90d",
+    ]));
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert!(token.starts_with("skh_"));
     // Everything after the second `_` (the secret may hold `_` itself).
