@@ -186,10 +186,12 @@ fn main() {
             sync_file.sync_data().unwrap();
         })
     });
+    let mut batch_lines = Vec::new();
     for (name, host) in [
         ("concurrent64_group_commit", &grouped),
         ("concurrent64_no_group_commit", &ungrouped),
     ] {
+        let before = host.audit().batch_stats().unwrap();
         group.bench_function(name, |b| {
             b.iter(|| {
                 mt.block_on(async {
@@ -207,6 +209,11 @@ fn main() {
                 })
             })
         });
+        batch_lines.push(batch_distribution(
+            name,
+            &before,
+            &host.audit().batch_stats().unwrap(),
+        ));
     }
     group.finish();
 
@@ -306,4 +313,31 @@ fn main() {
         }
     }
     report("cold_load", "cached", "compiled");
+    for line in batch_lines {
+        println!("{line}");
+    }
+}
+
+/// The audit batch sizes (records per fsync) written between two snapshots.
+fn batch_distribution(
+    name: &str,
+    before: &skillhost::audit::BatchStats,
+    after: &skillhost::audit::BatchStats,
+) -> String {
+    let batches = after.batches() - before.batches();
+    let records = after.records - before.records;
+    let mut line = format!(
+        "audit batches during {name}: {batches} fsyncs for {records} records, mean {:.1} records per fsync; by size:",
+        records as f64 / batches.max(1) as f64
+    );
+    let mut low = 1;
+    for (i, le) in skillhost::audit::BATCH_BUCKETS.iter().enumerate() {
+        let n = after.buckets[i] - before.buckets[i];
+        if n > 0 {
+            line.push_str(&format!(" {low}-{le}: {n},"));
+        }
+        low = le + 1;
+    }
+    line.pop();
+    line
 }

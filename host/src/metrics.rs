@@ -102,29 +102,15 @@ impl Metrics {
                     label(code)
                 );
             }
-            out.push_str("# HELP skillhost_invocation_duration_seconds Time the host spent on one invocation that ran, checks and audit included.\n");
-            out.push_str("# TYPE skillhost_invocation_duration_seconds histogram\n");
-            for (i, le) in LATENCY_BUCKETS.iter().enumerate() {
-                let _ = writeln!(
-                    out,
-                    "skillhost_invocation_duration_seconds_bucket{{le=\"{le}\"}} {}",
-                    c.buckets[i]
-                );
-            }
-            let _ = writeln!(
-                out,
-                "skillhost_invocation_duration_seconds_bucket{{le=\"+Inf\"}} {}",
-                c.latency_count
-            );
-            let _ = writeln!(
-                out,
-                "skillhost_invocation_duration_seconds_sum {}",
-                c.latency_sum
-            );
-            let _ = writeln!(
-                out,
-                "skillhost_invocation_duration_seconds_count {}",
-                c.latency_count
+            let bounds: Vec<String> = LATENCY_BUCKETS.iter().map(f64::to_string).collect();
+            histogram(
+                &mut out,
+                "skillhost_invocation_duration_seconds",
+                "Time the host spent on one invocation that ran, checks and audit included.",
+                &bounds,
+                &c.buckets,
+                c.latency_count,
+                c.latency_sum,
             );
             out.push_str("# HELP skillhost_egress_requests_total Outbound HTTP attempts by code (ok or the denial).\n");
             out.push_str("# TYPE skillhost_egress_requests_total counter\n");
@@ -147,6 +133,26 @@ impl Metrics {
         }
         out
     }
+}
+
+/// Append a histogram in the text format. `cumulative[i]` counts the
+/// observations `<= bounds[i]`; `count` is every observation (`+Inf`).
+pub fn histogram(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    bounds: &[String],
+    cumulative: &[u64],
+    count: u64,
+    sum: f64,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+    for (le, n) in bounds.iter().zip(cumulative) {
+        let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {n}");
+    }
+    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+    let _ = writeln!(out, "{name}_sum {sum}");
+    let _ = writeln!(out, "{name}_count {count}");
 }
 
 /// Escape a label value (codes are plain ASCII, but be strict anyway).

@@ -277,7 +277,7 @@ async fn openapi() -> Response {
 async fn metrics(State(state): State<AppState>, _owner: owner::Owner) -> Response {
     let stats = state.host.core().engine().stats();
     let loaded = state.host.core().loaded_stats();
-    let text = state.host.metrics().render(&[
+    let mut text = state.host.metrics().render(&[
         (
             "skillhost_instances_in_flight",
             "Skill instances running now.",
@@ -327,6 +327,7 @@ async fn metrics(State(state): State<AppState>, _owner: owner::Owner) -> Respons
             loaded.evictions as f64,
         ),
     ]);
+    text.push_str(&state.host.core().audit().render_batches());
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -3,16 +3,20 @@
 //! newest record (to detect a truncated tail), and, after pruning, an
 //! `anchor` file naming the last pruned record (so the rest still verifies).
 //!
-//! One writer thread owns the files. Records that arrive while it is busy
-//! are written together and made durable with one fsync (group commit);
-//! every caller waits until its own record is on disk.
+//! Who writes: a caller that finds the log idle (nobody writing, nothing
+//! queued) appends its own record on its own thread, which costs no thread
+//! hand-off; a caller that finds it busy queues its record for the writer
+//! thread, which writes everything queued together and makes it durable with
+//! one fsync (group commit). Either way the caller returns only once its own
+//! record is on disk, and one mutex around the tail keeps the chain linear.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
@@ -58,8 +62,79 @@ struct Job {
 
 /// The open log. Dropping it stops the writer after it drains.
 pub struct AuditLog {
+    shared: Arc<Shared>,
     tx: Mutex<Option<mpsc::Sender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// What the callers and the writer thread share.
+struct Shared {
+    /// The end of the chain; whoever holds it is the one writer.
+    tail: Mutex<Tail>,
+    /// Callers inside [`AuditLog::record`] now. A caller writes its own
+    /// record only when it is alone: with company, blocking its thread on
+    /// an fsync would stall the others' work, and the writer thread batches
+    /// them all into one fsync instead.
+    callers: AtomicUsize,
+    batches: BatchSizes,
+}
+
+impl Shared {
+    fn append(&self, events: Vec<AuditEvent>) -> Result<(), String> {
+        let n = events.len();
+        let result = self.tail.lock().unwrap_or_else(|p| p.into_inner()).append(events);
+        self.batches.observe(n);
+        result
+    }
+}
+
+/// Counts a caller out of [`AuditLog::record`], however it leaves.
+struct Inside<'a>(&'a AtomicUsize);
+
+impl Drop for Inside<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Upper bounds of the batch-size histogram buckets (records per fsync).
+pub const BATCH_BUCKETS: [u64; 10] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
+
+/// How many records each durable write carried, since the log opened.
+#[derive(Default)]
+struct BatchSizes {
+    /// Count of batches per bucket (not cumulative), by [`BATCH_BUCKETS`].
+    buckets: [AtomicU64; BATCH_BUCKETS.len()],
+    records: AtomicU64,
+}
+
+impl BatchSizes {
+    fn observe(&self, n: usize) {
+        let n = n as u64;
+        let i = BATCH_BUCKETS
+            .iter()
+            .position(|le| n <= *le)
+            .unwrap_or(BATCH_BUCKETS.len() - 1);
+        self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        self.records.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// A snapshot of the batch-size histogram.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchStats {
+    /// Batches with at most `BATCH_BUCKETS[i]` records (and more than the
+    /// bucket before), not cumulative.
+    pub buckets: [u64; BATCH_BUCKETS.len()],
+    /// Records written in all batches.
+    pub records: u64,
+}
+
+impl BatchStats {
+    /// Durable writes (one fsync each) since the log opened.
+    pub fn batches(&self) -> u64 {
+        self.buckets.iter().sum()
+    }
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -199,11 +274,15 @@ struct Tail {
     /// Where this writer left the chain: re-read from disk only when the
     /// log is not exactly as it left it (see [`Tail::end`]).
     known: Option<KnownEnd>,
+    /// The `head` file, kept open once written.
+    head: Option<File>,
 }
 
-/// The end of the chain as this writer wrote it.
+/// The end of the chain as this writer wrote it, with the segment still
+/// open for appending.
 struct KnownEnd {
     segment: PathBuf,
+    file: File,
     len: u64,
     last: ChainPoint,
     day: String,
@@ -213,26 +292,6 @@ struct KnownEnd {
 /// (which JSON allows), so an update is one small write at offset 0 and
 /// never a rename (on ext4, replacing a file by rename flushes its data).
 const HEAD_BYTES: usize = 128;
-
-fn write_head(dir: &Path, point: &ChainPoint) -> std::io::Result<()> {
-    use std::os::unix::fs::FileExt;
-    let mut bytes = serde_json::to_vec(point).expect("points serialise");
-    if bytes.len() > HEAD_BYTES {
-        return write_point(dir, HEAD, point, false);
-    }
-    bytes.resize(HEAD_BYTES, b' ');
-    let f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(dir.join(HEAD))?;
-    f.write_all_at(&bytes, 0)?;
-    if f.metadata()?.len() > HEAD_BYTES as u64 {
-        f.set_len(HEAD_BYTES as u64)?;
-    }
-    Ok(())
-}
 
 impl Tail {
     /// Append records for `events` durably, or nothing at all.
@@ -245,39 +304,55 @@ impl Tail {
         result
     }
 
-    /// The end of the chain, under the lock. What this writer last wrote
-    /// is still the end if the newest segment is the one it wrote and has
-    /// exactly the length it left; anything else (another process wrote, a
-    /// segment was added or cut) means reading the tail from disk.
-    fn end(&mut self) -> Result<OnDisk, String> {
+    /// The end of the chain, under the lock. What this writer last wrote is
+    /// still the end if its segment is still linked, still has exactly the
+    /// length it left, and no segment follows it. Another process that
+    /// extends the chain either appends to that segment (the length moves)
+    /// or starts the next one, which is named after the next sequence
+    /// number. Anything else means reading the tail from disk.
+    fn end(&mut self) -> Result<(OnDisk, Option<(File, u64)>), String> {
+        use std::os::unix::fs::MetadataExt;
         if let Some(known) = self.known.take() {
-            let newest = segments(&self.dir).map_err(|e| e.to_string())?.pop();
-            let len = std::fs::metadata(&known.segment).map(|m| m.len()).ok();
-            if newest.as_ref() == Some(&known.segment) && len == Some(known.len) {
-                return Ok(OnDisk {
-                    segment: Some(known.segment),
-                    last: known.last,
-                    day: known.day,
-                    repaired_bytes: 0,
-                });
+            let same = known
+                .file
+                .metadata()
+                .is_ok_and(|m| m.len() == known.len && m.nlink() > 0);
+            let next = self.dir.join(segment_name(known.last.seq + 1));
+            if same && std::fs::symlink_metadata(&next).is_err() {
+                return Ok((
+                    OnDisk {
+                        segment: Some(known.segment),
+                        last: known.last,
+                        day: known.day,
+                        repaired_bytes: 0,
+                    },
+                    Some((known.file, known.len)),
+                ));
             }
         }
-        read_tail(&self.dir)
+        Ok((read_tail(&self.dir)?, None))
     }
 
     fn append_locked(&mut self, events: Vec<AuditEvent>) -> Result<(), String> {
-        let tail = self.end()?;
+        let (tail, open) = self.end()?;
         let ts = now_ts();
-        let path = match tail.segment {
-            Some(p) if day_of(&ts) == tail.day || tail.day.is_empty() => p,
-            _ => self.dir.join(segment_name(tail.last.seq + 1)),
+        let (path, open) = match tail.segment {
+            Some(p) if day_of(&ts) == tail.day || tail.day.is_empty() => (p, open),
+            _ => (self.dir.join(segment_name(tail.last.seq + 1)), None),
         };
-        let mut file = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        let (mut file, before) = match open {
+            Some(kept) => kept,
+            None => {
+                let file = OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .mode(0o600)
+                    .open(&path)
+                    .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+                let len = file.metadata().map_err(|e| e.to_string())?.len();
+                (file, len)
+            }
+        };
         let mut bytes = Vec::new();
         let mut last = tail.last;
         for event in events {
@@ -294,10 +369,6 @@ impl Tail {
             };
             bytes.extend_from_slice(&record.to_line());
         }
-        let before = file
-            .metadata()
-            .map(|m| m.len())
-            .map_err(|e| e.to_string())?;
         if let Err(e) = file.write_all(&bytes).and_then(|_| sync_batch(&file)) {
             // Leave no partial record behind; the chain stays where it was.
             let _ = file.set_len(before);
@@ -311,13 +382,42 @@ impl Tail {
         }
         // Not fsynced: after a crash the head may lag the log, which verify
         // accepts; only a log shorter than its head is a truncation.
-        let _ = write_head(&self.dir, &last);
+        if self.write_head(&last).is_err() {
+            self.head = None;
+        }
         self.known = Some(KnownEnd {
             len: before + bytes.len() as u64,
             segment: path,
+            file,
             day: day_of(&ts).to_string(),
             last,
         });
+        Ok(())
+    }
+
+    fn write_head(&mut self, point: &ChainPoint) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let mut bytes = serde_json::to_vec(point).expect("points serialise");
+        if bytes.len() > HEAD_BYTES {
+            self.head = None;
+            return write_point(&self.dir, HEAD, point, false);
+        }
+        bytes.resize(HEAD_BYTES, b' ');
+        if self.head.is_none() {
+            let f = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .custom_flags(libc::O_NOFOLLOW)
+                .mode(0o600)
+                .open(self.dir.join(HEAD))?;
+            if f.metadata()?.len() > HEAD_BYTES as u64 {
+                f.set_len(HEAD_BYTES as u64)?;
+            }
+            self.head = Some(f);
+        }
+        let head = self.head.as_ref().expect("opened above");
+        head.write_all_at(&bytes, 0)?;
         Ok(())
     }
 }
@@ -366,35 +466,44 @@ impl AuditLog {
         })();
         let _ = lock.unlock();
         let report = opened?;
-        let mut tail = Tail {
-            dir,
-            lock,
-            known: None,
-        };
+        let shared = Arc::new(Shared {
+            tail: Mutex::new(Tail {
+                dir,
+                lock,
+                known: None,
+                head: None,
+            }),
+            callers: AtomicUsize::new(0),
+            batches: BatchSizes::default(),
+        });
         let group = config.group_commit;
         let (tx, rx) = mpsc::channel::<Job>();
-        let writer = std::thread::Builder::new()
-            .name("skillhost-audit".into())
-            .spawn(move || {
-                while let Ok(first) = rx.recv() {
-                    let mut jobs = vec![first];
-                    while group && jobs.len() < MAX_BATCH {
-                        match rx.try_recv() {
-                            Ok(j) => jobs.push(j),
-                            Err(_) => break,
+        let writer = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("skillhost-audit".into())
+                .spawn(move || {
+                    while let Ok(first) = rx.recv() {
+                        let mut jobs = vec![first];
+                        while group && jobs.len() < MAX_BATCH {
+                            match rx.try_recv() {
+                                Ok(j) => jobs.push(j),
+                                Err(_) => break,
+                            }
+                        }
+                        let (events, waiters): (Vec<_>, Vec<_>) =
+                            jobs.into_iter().map(|j| (j.event, j.done)).unzip();
+                        let result = shared.append(events);
+                        for w in waiters {
+                            let _ = w.send(result.clone());
                         }
                     }
-                    let (events, waiters): (Vec<_>, Vec<_>) =
-                        jobs.into_iter().map(|j| (j.event, j.done)).unzip();
-                    let result = tail.append(events);
-                    for w in waiters {
-                        let _ = w.send(result.clone());
-                    }
-                }
-            })
-            .map_err(|e| format!("cannot start the audit writer: {e}"))?;
+                })
+                .map_err(|e| format!("cannot start the audit writer: {e}"))?
+        };
         Ok((
             AuditLog {
+                shared,
                 tx: Mutex::new(Some(tx)),
                 writer: Mutex::new(Some(writer)),
             },
@@ -403,16 +512,39 @@ impl AuditLog {
     }
 
     /// Append a record and wait until it is on disk.
+    ///
+    /// A caller alone here, with the log idle, writes its record on its own
+    /// thread (a write and an fdatasync, which block it briefly) and so
+    /// pays no thread hand-off; otherwise the record joins the writer
+    /// thread's next batch.
     pub async fn record(&self, event: AuditEvent) -> Result<(), String> {
+        let alone = self.shared.callers.fetch_add(1, Ordering::AcqRel) == 0;
+        let _inside = Inside(&self.shared.callers);
         let (done, wait) = tokio::sync::oneshot::channel();
         {
-            let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
-            let tx = tx.as_ref().ok_or("the audit log is closed")?;
+            let sender = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+            let tx = sender.as_ref().ok_or("the audit log is closed")?;
+            if alone && let Ok(mut tail) = self.shared.tail.try_lock() {
+                drop(sender);
+                let result = tail.append(vec![event]);
+                drop(tail);
+                self.shared.batches.observe(1);
+                return result;
+            }
             tx.send(Job { event, done })
                 .map_err(|_| "the audit writer stopped".to_string())?;
         }
         wait.await
             .map_err(|_| "the audit writer stopped".to_string())?
+    }
+
+    /// The batch-size histogram: records per durable write.
+    pub fn batch_stats(&self) -> BatchStats {
+        let b = &self.shared.batches;
+        BatchStats {
+            buckets: std::array::from_fn(|i| b.buckets[i].load(Ordering::Relaxed)),
+            records: b.records.load(Ordering::Relaxed),
+        }
     }
 }
 

@@ -13,7 +13,10 @@ use std::path::Path;
 use std::sync::Mutex;
 
 #[cfg_attr(not(feature = "internal"), allow(unused_imports))] // tests and benches
-pub use log::{AuditLog, Broken, ChainPoint, DIR, OpenReport, Verified, segments, verify};
+pub use log::{
+    AuditLog, BATCH_BUCKETS, BatchStats, Broken, ChainPoint, DIR, OpenReport, Verified, segments,
+    verify,
+};
 #[cfg(feature = "internal")]
 pub use log::BENCH_SKIP_FSYNC;
 #[cfg(any(test, feature = "internal"))]
@@ -93,6 +96,41 @@ impl AuditSink {
                 Ok(())
             }
         }
+    }
+
+    /// Records per durable write since the log opened (`None` in memory).
+    pub fn batch_stats(&self) -> Option<BatchStats> {
+        match self {
+            AuditSink::Log(log) => Some(log.batch_stats()),
+            AuditSink::Memory(_) => None,
+        }
+    }
+
+    /// The batch-size histogram in the Prometheus text format, as
+    /// `skillhost_audit_batch_records` (empty in memory).
+    pub fn render_batches(&self) -> String {
+        let mut out = String::new();
+        if let Some(stats) = self.batch_stats() {
+            let bounds: Vec<String> = BATCH_BUCKETS.iter().map(u64::to_string).collect();
+            let cumulative: Vec<u64> = stats
+                .buckets
+                .iter()
+                .scan(0, |sum, n| {
+                    *sum += n;
+                    Some(*sum)
+                })
+                .collect();
+            crate::metrics::histogram(
+                &mut out,
+                "skillhost_audit_batch_records",
+                "Audit records made durable by one write and fsync (group commit).",
+                &bounds,
+                &cumulative,
+                stats.batches(),
+                stats.records as f64,
+            );
+        }
+        out
     }
 
     /// Records kept in memory (empty for the durable log).
@@ -324,6 +362,87 @@ mod tests {
         drop((a, b));
         let v = verify(tmp.path()).unwrap();
         assert_eq!((v.records, v.last_seq), (10, 10));
+    }
+
+    #[tokio::test]
+    async fn a_writer_follows_a_segment_another_process_started() {
+        // Another process starts the next segment (as it does when the day
+        // changes) while this writer's own segment stays exactly as it left
+        // it: the next record must follow the new segment's, not fork the
+        // chain at the old end.
+        let tmp = tempfile::tempdir().unwrap();
+        let sink = AuditSink::open(tmp.path(), &AuditConfig::default())
+            .await
+            .unwrap();
+        sink.record(event("first")).await.unwrap();
+        let first = &read_all(tmp.path()).unwrap()[0];
+        let second = AuditRecord::new(
+            2,
+            log::now_ts(),
+            "other".into(),
+            event("from another process"),
+            first.hash.clone(),
+        );
+        std::fs::write(
+            tmp.path().join(DIR).join("000000000002.jsonl"),
+            second.to_line(),
+        )
+        .unwrap();
+        sink.record(event("third")).await.unwrap();
+        drop(sink);
+        let v = verify(tmp.path()).unwrap();
+        assert_eq!((v.records, v.last_seq, v.segments), (3, 3, 2));
+    }
+
+    #[tokio::test]
+    async fn a_writer_notices_its_segment_was_replaced() {
+        // The segment this writer keeps open is unlinked and replaced by a
+        // copy of the same length: appending to the open file would write
+        // records nobody can read. The writer must go back to the directory.
+        let tmp = tempfile::tempdir().unwrap();
+        let sink = AuditSink::open(tmp.path(), &AuditConfig::default())
+            .await
+            .unwrap();
+        sink.record(event("first")).await.unwrap();
+        let seg = segments(&tmp.path().join(DIR)).unwrap()[0].clone();
+        let copy = seg.with_extension("copy");
+        std::fs::copy(&seg, &copy).unwrap();
+        std::fs::rename(&copy, &seg).unwrap();
+        sink.record(event("second")).await.unwrap();
+        drop(sink);
+        let v = verify(tmp.path()).unwrap();
+        assert_eq!((v.records, v.last_seq), (2, 2));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn batch_sizes_account_for_every_record() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sink = std::sync::Arc::new(
+            AuditSink::open(tmp.path(), &AuditConfig::default())
+                .await
+                .unwrap(),
+        );
+        let tasks: Vec<_> = (0..64)
+            .map(|i| {
+                let sink = sink.clone();
+                tokio::spawn(async move { sink.record(event(&format!("e{i}"))).await.unwrap() })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let stats = sink.batch_stats().unwrap();
+        assert_eq!(stats.records, 64);
+        assert!((1..=64).contains(&stats.batches()), "{stats:?}");
+        let text = sink.render_batches();
+        assert!(text.contains("# TYPE skillhost_audit_batch_records histogram"));
+        assert!(text.contains("skillhost_audit_batch_records_sum 64\n"), "{text}");
+        assert!(text.contains(&format!(
+            "skillhost_audit_batch_records_bucket{{le=\"512\"}} {}\n",
+            stats.batches()
+        )));
+        drop(sink);
+        assert_eq!(verify(tmp.path()).unwrap().records, 64);
     }
 
     #[tokio::test]
