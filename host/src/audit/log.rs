@@ -281,6 +281,8 @@ struct Tail {
 /// The end of the chain as this writer wrote it, with the segment still
 /// open for appending.
 struct KnownEnd {
+    /// [`Tail::segments_started`] when this writer last wrote.
+    started: u64,
     segment: PathBuf,
     file: File,
     len: u64,
@@ -306,10 +308,12 @@ impl Tail {
 
     /// The end of the chain, under the lock. What this writer last wrote is
     /// still the end if its segment is still linked, still has exactly the
-    /// length it left, and no segment follows it. Another process that
-    /// extends the chain either appends to that segment (the length moves)
-    /// or starts the next one, which is named after the next sequence
-    /// number. Anything else means reading the tail from disk.
+    /// length it left, and no writer has started a segment since. Another
+    /// process that extends the chain either appends to that segment (the
+    /// length moves) or starts a new one, and every writer counts the
+    /// segments it starts in the lock file before it creates them (see
+    /// [`Tail::segments_started`]). Anything else means reading the tail
+    /// from disk.
     fn end(&mut self) -> Result<(OnDisk, Option<(File, u64)>), String> {
         use std::os::unix::fs::MetadataExt;
         if let Some(known) = self.known.take() {
@@ -317,8 +321,7 @@ impl Tail {
                 .file
                 .metadata()
                 .is_ok_and(|m| m.len() == known.len && m.nlink() > 0);
-            let next = self.dir.join(segment_name(known.last.seq + 1));
-            if same && std::fs::symlink_metadata(&next).is_err() {
+            if same && self.segments_started() == known.started {
                 return Ok((
                     OnDisk {
                         segment: Some(known.segment),
@@ -338,7 +341,10 @@ impl Tail {
         let ts = now_ts();
         let (path, open) = match tail.segment {
             Some(p) if day_of(&ts) == tail.day || tail.day.is_empty() => (p, open),
-            _ => (self.dir.join(segment_name(tail.last.seq + 1)), None),
+            _ => {
+                self.start_segment()?;
+                (self.dir.join(segment_name(tail.last.seq + 1)), None)
+            }
         };
         let (mut file, before) = match open {
             Some(kept) => kept,
@@ -386,6 +392,7 @@ impl Tail {
             self.head = None;
         }
         self.known = Some(KnownEnd {
+            started: self.segments_started(),
             len: before + bytes.len() as u64,
             segment: path,
             file,
@@ -393,6 +400,27 @@ impl Tail {
             last,
         });
         Ok(())
+    }
+
+    /// How many segments writers have started in this log: a counter in
+    /// the first 8 bytes of the lock file (0 if absent), read under the lock.
+    fn segments_started(&self) -> u64 {
+        use std::os::unix::fs::FileExt;
+        let mut bytes = [0u8; 8];
+        match self.lock.read_exact_at(&mut bytes, 0) {
+            Ok(()) => u64::from_le_bytes(bytes),
+            Err(_) => 0,
+        }
+    }
+
+    /// Count a segment about to be created, before it exists: a crash in
+    /// between only makes other writers re-read a tail that did not move.
+    fn start_segment(&self) -> Result<(), String> {
+        use std::os::unix::fs::FileExt;
+        let next = self.segments_started().wrapping_add(1);
+        self.lock
+            .write_all_at(&next.to_le_bytes(), 0)
+            .map_err(|e| format!("cannot count a new audit segment: {e}"))
     }
 
     fn write_head(&mut self, point: &ChainPoint) -> std::io::Result<()> {

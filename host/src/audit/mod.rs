@@ -383,6 +383,13 @@ mod tests {
             event("from another process"),
             first.hash.clone(),
         );
+        // What a writer does to start a segment: count it in the lock file,
+        // then create it.
+        let lock = tmp.path().join(DIR).join("lock");
+        let started = std::fs::read(&lock).unwrap();
+        let mut count = [0u8; 8];
+        count[..started.len().min(8)].copy_from_slice(&started[..started.len().min(8)]);
+        std::fs::write(&lock, (u64::from_le_bytes(count) + 1).to_le_bytes()).unwrap();
         std::fs::write(
             tmp.path().join(DIR).join("000000000002.jsonl"),
             second.to_line(),

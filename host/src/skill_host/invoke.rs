@@ -92,18 +92,24 @@ impl SkillHost {
             .schemas
             .check_input(input.value())
             .map_err(|errors| fail(CheckError::InputSchema { errors }.into()))?;
-        let component = self.component(&valid, &digest).await.map_err(fail)?;
+        let (component, waited) = match self.loaded.get(&digest) {
+            Some(loaded) => (loaded, false),
+            None => (self.component(&valid, &digest).await.map_err(fail)?, true),
+        };
         // Loading may have waited (another call compiling). A decision that
         // committed meanwhile is honoured before anything is recorded as
         // started: a version no longer runnable is refused, narrowed grants
-        // and changed secrets are taken up.
-        let skill = match self.ready(&valid).map_err(fail)? {
-            now if now.version == skill.version => now,
-            _ => {
-                return Err(fail(
-                    CheckError::Changed(name.to_string()).into(),
-                ));
+        // and changed secrets are taken up. (A loaded component means no
+        // wait since the view was read a moment ago.)
+        let skill = if waited {
+            match self.ready(&valid).map_err(fail)? {
+                now if now.version == skill.version => now,
+                _ => {
+                    return Err(fail(CheckError::Changed(name.to_string()).into()));
+                }
             }
+        } else {
+            skill
         };
         Ok(Ready {
             skill,

@@ -203,7 +203,9 @@ impl RegistryStore for SqliteStore {
     /// anywhere.
     fn change_counter(&self) -> Result<u64, RegistryError> {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let others: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        let others: i64 = conn
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?;
         Ok((others as u64).wrapping_add(conn.total_changes()))
     }
 
