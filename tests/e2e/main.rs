@@ -21,6 +21,7 @@ mod docs;
 mod egress;
 mod guest_voice;
 mod library;
+mod many;
 mod mcp;
 mod owner_cli;
 mod registry;

@@ -24,7 +24,7 @@ fn python() -> PathBuf {
 }
 
 /// Run tests/mcp/client.py (off the async runtime); its JSON report.
-async fn run_client(args: Vec<String>) -> serde_json::Value {
+pub async fn run_client(args: Vec<String>) -> serde_json::Value {
     let out = tokio::task::spawn_blocking(move || {
         Command::new(python())
             .arg(repo_root().join("tests/mcp/client.py"))
@@ -239,7 +239,7 @@ fn node_tool(script: &str) -> PathBuf {
 
 /// Run a tests/mcp/*.mjs script with `node` (off the async runtime); its
 /// JSON report.
-async fn run_node(
+pub async fn run_node(
     script: &str,
     args: Vec<String>,
     env: Vec<(String, String)>,
