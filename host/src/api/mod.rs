@@ -327,7 +327,7 @@ async fn metrics(State(state): State<AppState>, _owner: owner::Owner) -> Respons
             loaded.evictions as f64,
         ),
     ]);
-    text.push_str(&state.host.core().audit().render_batches());
+    text.push_str(&state.host.core().audit_batches_metrics());
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -34,6 +34,8 @@ pub const DB_FILE: &str = "registry.db";
 pub struct Registry {
     store: Box<dyn RegistryStore>,
     modules: ModuleStore,
+    /// Whether this process swept dead writers' temporary module files.
+    swept: std::sync::Once,
 }
 
 impl std::fmt::Debug for Registry {
@@ -53,15 +55,10 @@ impl Registry {
                 data_dir.display()
             ))
         })?;
-        let modules = ModuleStore::in_dir(data_dir);
-        // A `skill add` killed mid-write leaves a temporary file behind.
-        let swept = modules.sweep_temporaries();
-        if swept > 0 {
-            tracing::info!(swept, "removed temporary module files of writers that died");
-        }
         Ok(Registry {
             store: Box::new(SqliteStore::open(&data_dir.join(DB_FILE))?),
-            modules,
+            modules: ModuleStore::in_dir(data_dir),
+            swept: std::sync::Once::new(),
         })
     }
 
@@ -70,6 +67,7 @@ impl Registry {
         Ok(Registry {
             store: Box::new(SqliteStore::in_memory()?),
             modules: ModuleStore::in_memory(),
+            swept: std::sync::Once::new(),
         })
     }
 
@@ -84,6 +82,16 @@ impl Registry {
         actor: &Actor<'_>,
     ) -> Result<Inserted, RegistryError> {
         let digest = ModuleDigest::of(bytes);
+        // A `skill add` killed mid-write leaves a temporary file behind.
+        // Swept by the first add of each process, not at open: opening
+        // reads no directory, so start-up does not grow with the number of
+        // modules.
+        self.swept.call_once(|| {
+            let swept = self.modules.sweep_temporaries();
+            if swept > 0 {
+                tracing::info!(swept, "removed temporary module files of writers that died");
+            }
+        });
         self.modules.put(&digest, bytes)?;
         self.store.insert_version(name, &digest, declared, actor)
     }

@@ -88,8 +88,16 @@ impl SkillHost {
 
     /// A receiver that wakes (`changed()`) whenever the runnable set
     /// changes. The value is a generation counter; only its change matters.
+    ///
+    /// The first subscriber takes the baseline that later looks compare
+    /// against (one read of the runnable set); until then nobody is told
+    /// anything, so opening a host reads nothing per skill.
     pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.changes.generation.subscribe()
+        let rx = self.changes.generation.subscribe();
+        if let Err(e) = self.notice_changes() {
+            tracing::warn!(code = e.code(), "cannot read the runnable set: {e}");
+        }
+        rx
     }
 
     /// Re-read the runnable set and wake subscribers if it changed since the
@@ -119,6 +127,11 @@ impl SkillHost {
             .fingerprint
             .lock()
             .unwrap_or_else(|p| p.into_inner());
+        // No baseline and nobody to tell: leave the set unread (see
+        // `subscribe`).
+        if last.is_none() && self.changes.generation.receiver_count() == 0 {
+            return Ok(false);
+        }
         let mut hash = Sha256::new();
         for (name, digest) in self.registry.runnable_digests()? {
             hash.update(name.as_bytes());

@@ -285,6 +285,11 @@ impl SkillHost {
         &self.audit
     }
 
+    /// The audit log's batch-size histogram, for `/metrics`.
+    pub(crate) fn audit_batches_metrics(&self) -> String {
+        self.audit.render_batches()
+    }
+
     pub fn config(&self) -> &HostConfig {
         &self.config
     }
