@@ -7,7 +7,9 @@
 //! - [`canon`]: a skill's output as the caller will read it;
 //! - [`placeholder`]: the `{{secret:NAME}}` grammar;
 //! - [`destination`]: the `scheme://host[:port]` grammar of grants;
-//! - [`request`]: what a skill may put in a request's method and headers.
+//! - [`request`]: what a skill may put in a request's method and headers;
+//! - [`rule`]: request rules (`GET,POST https://host/v1/`), the one path
+//!   normalisation, and prefix matching at segment boundaries.
 //!
 //! Nothing here does I/O or holds state between calls.
 
@@ -17,4 +19,5 @@ pub mod canon;
 pub mod destination;
 pub mod placeholder;
 pub mod request;
+pub mod rule;
 pub mod scan;

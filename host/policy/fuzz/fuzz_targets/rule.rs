@@ -1,0 +1,44 @@
+//! Property: the rule parser and the path normaliser never panic; a rule
+//! accepted is shown in ASCII and parses back to itself; a normalised path
+//! normalises to itself; and a path is allowed under a rule's prefix only
+//! if it starts with that prefix. Input: a rule, then `\n`, then a path.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use skillhost_policy::rule::{Rule, normalize_path};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let (rule_text, path) = text.split_once('\n').unwrap_or((text, text));
+    for raw in [text, path] {
+        if let Ok(n) = normalize_path(raw) {
+            assert!(n.is_ascii() && n.starts_with('/'), "{raw:?} -> {n:?}");
+            assert_eq!(normalize_path(&n).as_ref(), Ok(&n), "{raw:?}");
+        }
+    }
+    let Ok(rule) = Rule::parse(rule_text) else {
+        return;
+    };
+    let shown = rule.to_string();
+    assert!(shown.is_ascii(), "{rule_text:?} shown as {shown:?}");
+    assert_eq!(Rule::parse(&shown).as_ref(), Ok(&rule), "{rule_text:?} -> {shown:?}");
+    if let Some(prefix) = &rule.prefix {
+        assert_eq!(normalize_path(prefix).as_ref(), Ok(prefix), "{shown}");
+    }
+    if let Ok(n) = normalize_path(path)
+        && rule.allows_path(&n)
+    {
+        let prefix = rule.prefix.as_deref().unwrap_or("/");
+        assert!(n.starts_with(prefix), "{n:?} allowed under {shown}");
+    }
+    // A request to the rule's own origin with that path: never a panic, and
+    // whatever is allowed was normalised under the prefix.
+    if let Ok(url) = url::Url::parse(&format!("{}{}", rule.origin, path))
+        && rule.check("GET", &url).is_ok()
+    {
+        let n = normalize_path(url.path()).expect("checked path normalises");
+        assert!(rule.allows_path(&n));
+    }
+});
