@@ -13,7 +13,8 @@ command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"
 cargo build --release -p skillhost --quiet
 bin=target/release/skillhost
 data=$(mktemp -d)
-trap 'kill "$server" 2>/dev/null || true; rm -rf "$data"' EXIT
+server=
+trap 'if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; fi; rm -rf "$data"' EXIT
 export SKILLHOST_DATA_DIR=$data SKILLHOST_ACTOR=load
 cat > "$data/skillhost.toml" <<'TOML'
 [rate]
@@ -61,6 +62,10 @@ elapsed=$(echo "$(date +%s.%N) - $start" | bc)
 after=$(ticks "$server")
 hz=$(getconf CLK_TCK)
 cat "$data/wrk.txt"
+# Refusals (rate.busy under overload) are answers, not throughput.
+if grep -q 'Non-2xx' "$data/wrk.txt"; then
+  echo "some requests were refused (Non-2xx above): the req/s figure counts them" >&2
+fi
 echo "server CPU: $(echo "scale=2; ($after - $before) / $hz / $elapsed" | bc) cores; wrk CPU: $(echo "scale=2; $wrk_ticks / $hz / $elapsed" | bc) cores (of $(nproc))"
 curl -sf -H "Authorization: Bearer $owner" "$url/metrics" | grep -E '^skillhost_audit_batch_records_(bucket|count|sum)' || true
 kill "$server"; wait "$server" 2>/dev/null || true

@@ -188,7 +188,12 @@ async fn a_thousand_skills_run_in_bounded_memory_and_list_page_by_page() {
         )
         .await;
         assert_eq!(a.status, 200, "{}: {}", copy_name(i), a.text);
-        assert_eq!(a.body["output"]["copy"], i);
+        assert_eq!(
+            a.body["output"]["name"],
+            copy_name(i),
+            "the copy asked for ran"
+        );
+        assert_eq!(a.body["output"]["input"]["copy"], i);
     }
     eprintln!("{COUNT} first calls in {:?}", started.elapsed());
     let after = rss_kib(pid);

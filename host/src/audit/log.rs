@@ -3,11 +3,11 @@
 //! newest record (to detect a truncated tail), and, after pruning, an
 //! `anchor` file naming the last pruned record (so the rest still verifies).
 //!
-//! Who writes: a caller that finds the log idle (nobody writing, nothing
-//! queued) appends its own record on its own thread, which costs no thread
-//! hand-off; a caller that finds it busy queues its record for the writer
-//! thread, which writes everything queued together and makes it durable with
-//! one fsync (group commit). Either way the caller returns only once its own
+//! Who writes: a caller alone in [`AuditLog::record`], which finds the log
+//! free in this process and not locked by another, appends its own record on
+//! its own thread, which costs no thread hand-off; any other caller queues
+//! its record for the writer thread, which writes everything queued together
+//! and makes it durable with one fsync (group commit). Either way the caller returns only once its own
 //! record is on disk, and one mutex around the tail keeps the chain linear.
 
 use std::fs::{File, OpenOptions};
@@ -306,6 +306,26 @@ impl Tail {
         result
     }
 
+    /// [`append`](Self::append) unless another process holds the log's
+    /// lock: then the events come back untouched, for a thread that may
+    /// wait (a caller on an async worker must not block on another
+    /// process).
+    fn try_append(
+        &mut self,
+        events: Vec<AuditEvent>,
+    ) -> Result<Result<(), String>, Vec<AuditEvent>> {
+        match self.lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(events),
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Ok(Err(format!("cannot lock the audit log: {e}")));
+            }
+        }
+        let result = self.append_locked(events);
+        let _ = self.lock.unlock();
+        Ok(result)
+    }
+
     /// The end of the chain, under the lock. What this writer last wrote is
     /// still the end if its segment is still linked, still has exactly the
     /// length it left, and no writer has started a segment since. Another
@@ -321,7 +341,7 @@ impl Tail {
                 .file
                 .metadata()
                 .is_ok_and(|m| m.len() == known.len && m.nlink() > 0);
-            if same && self.segments_started() == known.started {
+            if same && self.segments_started()? == known.started {
                 return Ok((
                     OnDisk {
                         segment: Some(known.segment),
@@ -337,26 +357,45 @@ impl Tail {
     }
 
     fn append_locked(&mut self, events: Vec<AuditEvent>) -> Result<(), String> {
-        let (tail, open) = self.end()?;
+        let (mut tail, mut open) = self.end()?;
         let ts = now_ts();
-        let (path, open) = match tail.segment {
-            Some(p) if day_of(&ts) == tail.day || tail.day.is_empty() => (p, open),
-            _ => {
-                self.start_segment()?;
-                (self.dir.join(segment_name(tail.last.seq + 1)), None)
-            }
-        };
-        let (mut file, before) = match open {
-            Some(kept) => kept,
-            None => {
-                let file = OpenOptions::new()
-                    .append(true)
-                    .create(true)
-                    .mode(0o600)
-                    .open(&path)
-                    .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-                let len = file.metadata().map_err(|e| e.to_string())?.len();
-                (file, len)
+        // At most twice: a new segment's name taken by another writer (one
+        // that does not count segments, such as an older skillhost) means
+        // the end moved; read it again and continue from there.
+        let mut attempts = 0;
+        let (path, mut file, before, reread) = loop {
+            attempts += 1;
+            let reread = open.is_none();
+            match tail.segment.take() {
+                Some(p) if day_of(&ts) == tail.day || tail.day.is_empty() => match open.take() {
+                    Some((file, len)) => break (p, file, len, false),
+                    None => {
+                        let file = OpenOptions::new()
+                            .append(true)
+                            .mode(0o600)
+                            .open(&p)
+                            .map_err(|e| format!("cannot open {}: {e}", p.display()))?;
+                        let len = file.metadata().map_err(|e| e.to_string())?.len();
+                        break (p, file, len, reread);
+                    }
+                },
+                _ => {
+                    self.start_segment()?;
+                    let p = self.dir.join(segment_name(tail.last.seq + 1));
+                    match OpenOptions::new()
+                        .append(true)
+                        .create_new(true)
+                        .mode(0o600)
+                        .open(&p)
+                    {
+                        Ok(file) => break (p, file, 0, true),
+                        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempts < 2 => {
+                            tail = read_tail(&self.dir)?;
+                            open = None;
+                        }
+                        Err(e) => return Err(format!("cannot create {}: {e}", p.display())),
+                    }
+                }
             }
         };
         let mut bytes = Vec::new();
@@ -380,8 +419,10 @@ impl Tail {
             let _ = file.set_len(before);
             return Err(e.to_string());
         }
-        if before == 0 {
-            // A new segment: make its directory entry durable too.
+        if reread {
+            // A segment this writer created, or found on disk rather than
+            // kept open: make its directory entry durable too (the writer
+            // that created it may have died before it could).
             File::open(&self.dir)
                 .and_then(|d| d.sync_all())
                 .map_err(|e| e.to_string())?;
@@ -391,8 +432,9 @@ impl Tail {
         if self.write_head(&last).is_err() {
             self.head = None;
         }
-        self.known = Some(KnownEnd {
-            started: self.segments_started(),
+        // A counter that cannot be read means reading the tail next time.
+        self.known = self.segments_started().ok().map(|started| KnownEnd {
+            started,
             len: before + bytes.len() as u64,
             segment: path,
             file,
@@ -403,13 +445,15 @@ impl Tail {
     }
 
     /// How many segments writers have started in this log: a counter in
-    /// the first 8 bytes of the lock file (0 if absent), read under the lock.
-    fn segments_started(&self) -> u64 {
+    /// the first 8 bytes of the lock file (0 while the file is shorter, as
+    /// in a log no counting writer has extended), read under the lock.
+    fn segments_started(&self) -> Result<u64, String> {
         use std::os::unix::fs::FileExt;
         let mut bytes = [0u8; 8];
         match self.lock.read_exact_at(&mut bytes, 0) {
-            Ok(()) => u64::from_le_bytes(bytes),
-            Err(_) => 0,
+            Ok(()) => Ok(u64::from_le_bytes(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(0),
+            Err(e) => Err(format!("cannot read the audit lock file: {e}")),
         }
     }
 
@@ -417,7 +461,7 @@ impl Tail {
     /// between only makes other writers re-read a tail that did not move.
     fn start_segment(&self) -> Result<(), String> {
         use std::os::unix::fs::FileExt;
-        let next = self.segments_started().wrapping_add(1);
+        let next = self.segments_started()?.wrapping_add(1);
         self.lock
             .write_all_at(&next.to_le_bytes(), 0)
             .map_err(|e| format!("cannot count a new audit segment: {e}"))
@@ -548,22 +592,34 @@ impl AuditLog {
     pub async fn record(&self, event: AuditEvent) -> Result<(), String> {
         let alone = self.shared.callers.fetch_add(1, Ordering::AcqRel) == 0;
         let _inside = Inside(&self.shared.callers);
+        let mut event = event;
+        if alone && let Ok(mut tail) = self.shared.tail.try_lock() {
+            if self.closed() {
+                return Err("the audit log is closed".into());
+            }
+            match tail.try_append(vec![event]) {
+                Ok(result) => {
+                    drop(tail);
+                    self.shared.batches.observe(1);
+                    return result;
+                }
+                // Another process is writing: wait on the writer thread.
+                Err(mut back) => event = back.pop().expect("one event went in"),
+            }
+        }
         let (done, wait) = tokio::sync::oneshot::channel();
         {
             let sender = self.tx.lock().unwrap_or_else(|p| p.into_inner());
             let tx = sender.as_ref().ok_or("the audit log is closed")?;
-            if alone && let Ok(mut tail) = self.shared.tail.try_lock() {
-                drop(sender);
-                let result = tail.append(vec![event]);
-                drop(tail);
-                self.shared.batches.observe(1);
-                return result;
-            }
             tx.send(Job { event, done })
                 .map_err(|_| "the audit writer stopped".to_string())?;
         }
         wait.await
             .map_err(|_| "the audit writer stopped".to_string())?
+    }
+
+    fn closed(&self) -> bool {
+        self.tx.lock().unwrap_or_else(|p| p.into_inner()).is_none()
     }
 
     /// The batch-size histogram: records per durable write.

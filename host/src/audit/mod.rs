@@ -421,6 +421,46 @@ mod tests {
         assert_eq!((v.records, v.last_seq), (2, 2));
     }
 
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_caller_never_blocks_its_thread_while_another_process_holds_the_log() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sink = std::sync::Arc::new(
+            AuditSink::open(tmp.path(), &AuditConfig::default())
+                .await
+                .unwrap(),
+        );
+        // Another process appending: it holds the lock (flock locks belong
+        // to an open file, so a second open in this process conflicts too).
+        // A watchdog lets go after 5 s, so a blocked thread fails the test
+        // instead of hanging it.
+        let other = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(tmp.path().join(DIR).join("lock"))
+            .unwrap();
+        other.lock().unwrap();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let watchdog = std::thread::spawn(move || {
+            let _ = released.recv_timeout(std::time::Duration::from_secs(5));
+            other.unlock().unwrap();
+        });
+        let pending = tokio::spawn({
+            let sink = sink.clone();
+            async move { sink.record(event("waits for the other writer")).await }
+        });
+        // The only thread of this runtime still runs other tasks meanwhile.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(
+            !pending.is_finished(),
+            "a record was durable while another process held the log, or the thread was blocked"
+        );
+        release.send(()).unwrap();
+        watchdog.join().unwrap();
+        pending.await.unwrap().unwrap();
+        drop(sink);
+        assert_eq!(verify(tmp.path()).unwrap().records, 1);
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn batch_sizes_account_for_every_record() {
         let tmp = tempfile::tempdir().unwrap();

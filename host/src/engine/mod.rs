@@ -484,20 +484,40 @@ fn check_header(bytes: &[u8]) -> Result<(), LoadError> {
     }
 }
 
-/// Bytes of each pooled linear memory and table that may be reset in place
-/// when an instance ends, instead of being handed back to the kernel with
-/// `madvise`. With `PAGEMAP_SCAN` (Linux 6.7 and later; elsewhere wasmtime
-/// falls back to `madvise`), only the pages the instance wrote are copied
-/// back from the module's initial image or zeroed; either way the next
-/// instance finds the slot exactly as a fresh one. Resetting in place spares
-/// the next call a page fault per touched page and, with several threads,
-/// the cross-core TLB shootdown that every `madvise` costs.
-const KEEP_RESIDENT: usize = 1 << 20;
+/// Bytes at the start of each pooled linear memory and table that are reset
+/// in place (`memset`, or copied back from the module's initial image) when
+/// an instance ends; the rest goes back to the kernel with `madvise`. Either
+/// way the next instance finds the slot exactly as a fresh one. Resetting the
+/// first pages in place spares the next call a page fault for each of them
+/// and some of the cross-core TLB shootdowns `madvise` costs; each slot keeps
+/// this much resident while idle (2 × `engine.max_concurrent` memories).
+///
+/// wasmtime's `PAGEMAP_SCAN` mode (reset only the pages the instance wrote)
+/// is much faster but stays off: it resets only pages that are present, so a
+/// page the guest wrote that was swapped out when the instance ended would be
+/// neither reset nor released, and the next instance in that slot (another
+/// skill, another caller) could read it back.
+const KEEP_RESIDENT: usize = 64 << 10;
 
 fn wasmtime_config(config: &HostConfig) -> Config {
-    let limits = &config.limits;
     let e = &config.engine;
-    let slots = e.max_concurrent;
+    let mut c = Config::new();
+    c.wasm_component_model(true)
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(e.stack_bytes as usize)
+        // The fiber running the guest needs room for the wasm stack plus the
+        // host functions it calls.
+        .async_stack_size(e.stack_bytes as usize + 1024 * 1024)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool_config(config)));
+    c
+}
+
+/// The instance pool: sized by `engine.max_concurrent` and the limits, never
+/// by the number of skills.
+fn pool_config(config: &HostConfig) -> PoolingAllocationConfig {
+    let limits = &config.limits;
+    let slots = config.engine.max_concurrent;
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(slots)
         // A Rust component holds a handful of core instances (the program
@@ -508,20 +528,10 @@ fn wasmtime_config(config: &HostConfig) -> Config {
         .total_stacks(slots)
         .max_memory_size(usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX))
         .table_elements(sandbox::MAX_TABLE_ELEMENTS)
-        .pagemap_scan(wasmtime::Enabled::Auto)
+        .pagemap_scan(wasmtime::Enabled::No)
         .linear_memory_keep_resident(KEEP_RESIDENT)
         .table_keep_resident(KEEP_RESIDENT);
-
-    let mut c = Config::new();
-    c.wasm_component_model(true)
-        .consume_fuel(true)
-        .epoch_interruption(true)
-        .max_wasm_stack(e.stack_bytes as usize)
-        // The fiber running the guest needs room for the wasm stack plus the
-        // host functions it calls.
-        .async_stack_size(e.stack_bytes as usize + 1024 * 1024)
-        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    c
+    pool
 }
 
 /// Cache directory name: SHA-256 over wasmtime's compatibility hash, so
@@ -545,6 +555,15 @@ fn cache_key(engine: &Engine) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pooled_memory_is_reset_whole_never_by_a_scan_of_present_pages() {
+        // PAGEMAP_SCAN resets only present pages: a written page swapped out
+        // when an instance ends would reach the next instance in the slot.
+        let pool = pool_config(&HostConfig::default());
+        assert!(matches!(pool.get_pagemap_scan(), wasmtime::Enabled::No));
+        assert_eq!(pool.get_memory_keep_resident(), KEEP_RESIDENT);
+    }
 
     #[test]
     fn header_check_names_the_problem() {

@@ -3,7 +3,7 @@
 //! build yields as many distinct modules (each with its own digest and name)
 //! as a test needs. [`BALLAST`] gives every copy a 128 KiB initial memory
 //! image, so that a thousand loaded copies are enough to fill a bounded
-//! cache. It echoes its input.
+//! cache. It answers `{"name": its name, "input": its input}`.
 wit_bindgen::generate!({ path: "../../wit", world: "skill" });
 
 use exports::skillhost::skill::guest::Guest;
@@ -31,7 +31,8 @@ impl Guest for ManyCopies {
         Metadata {
             name: name(),
             version: "1.0.0".into(),
-            description: "One of many copies of the same skill; echoes its input.".into(),
+            description:
+                "One of many copies of the same skill; answers with its name and its input.".into(),
             input_schema: "true".into(),
             output_schema: None,
             permissions: Permissions {
@@ -54,7 +55,9 @@ impl Guest for ManyCopies {
                 message: "the data block was altered".into(),
             });
         }
-        Ok(input)
+        // The input is JSON (the host checked it); answer with this copy's
+        // name, so a caller can tell which copy ran.
+        Ok(format!("{{\"name\":\"{}\",\"input\":{input}}}", name()))
     }
 }
 

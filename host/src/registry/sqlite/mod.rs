@@ -133,10 +133,18 @@ impl SqliteStore {
                 supported: SCHEMA_VERSION,
             });
         }
-        // No `PRAGMA quick_check`: it reads every page, so start-up would
-        // grow with the registry. Damage to the schema page shows here;
-        // damage anywhere else shows when that page is read, as
-        // SQLITE_CORRUPT (`registry.corrupt`), and nothing runs on it.
+        // A file about to be migrated is checked whole first, so a damaged
+        // one is refused before anything writes to it. A current one is
+        // not: `quick_check` reads every page, and start-up would grow with
+        // the registry. Damage to its schema page shows below; damage
+        // anywhere else shows when that page is read, as SQLITE_CORRUPT
+        // (`registry.corrupt`), and nothing runs on it.
+        if version < SCHEMA_VERSION {
+            let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+            if check != "ok" {
+                return Err(RegistryError::Corrupt(check));
+            }
+        }
         if version > 0 {
             let tables: i64 = conn.query_row(
                 "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('skills','versions','decisions')",
