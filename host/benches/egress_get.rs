@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use criterion::Criterion;
 use skillhost::config::EgressConfig;
-use skillhost::egress::Destination;
+use skillhost::egress::Rule;
 use skillhost::{HostConfig, SkillEngine};
 
 fn main() {
@@ -43,7 +43,7 @@ fn main() {
     let engine = SkillEngine::new(&config, None, None).unwrap();
     let skill = engine.load(&bytes).unwrap();
     let limits = engine.limits().clone();
-    let grants = vec![Destination::parse(&format!("http://api.test:{port}")).unwrap()];
+    let grants = vec![Rule::parse(&format!("http://api.test:{port}")).unwrap()];
     let input = serde_json::json!({ "url": format!("http://api.test:{port}/json") }).to_string();
     let native_url = format!("http://127.0.0.1:{port}/json");
     let native = reqwest::Client::builder().no_proxy().build().unwrap();

@@ -55,6 +55,13 @@ pub const EGRESS_BAD_METHOD: Code = "egress.bad_method";
 pub const EGRESS_USERINFO: Code = "egress.userinfo";
 /// An outbound request's port is not the granted one; nothing was sent.
 pub const EGRESS_PORT_NOT_ALLOWED: Code = "egress.port_not_allowed";
+/// An outbound request's origin is granted, but no rule for it allows the
+/// method; nothing was sent.
+pub const EGRESS_METHOD_NOT_ALLOWED: Code = "egress.method_not_allowed";
+/// An outbound request's origin and method are granted, but no such rule
+/// allows the path (or the path cannot be matched safely: an encoded slash,
+/// a backslash, a dot segment); nothing was sent.
+pub const EGRESS_PATH_NOT_ALLOWED: Code = "egress.path_not_allowed";
 /// The destination is, or resolves to, a loopback, private, link-local or other
 /// special address; nothing was sent.
 pub const EGRESS_PRIVATE_ADDRESS: Code = "egress.private_address";
@@ -278,6 +285,14 @@ pub const ALL: &[(Code, &str)] = &[
     (
         EGRESS_PORT_NOT_ALLOWED,
         "An outbound request's port is not the granted one; nothing was sent.",
+    ),
+    (
+        EGRESS_METHOD_NOT_ALLOWED,
+        "An outbound request's origin is granted, but no rule for it allows the method; nothing was sent.",
+    ),
+    (
+        EGRESS_PATH_NOT_ALLOWED,
+        "An outbound request's origin and method are granted, but no such rule allows the path (or the path cannot be matched safely: an encoded slash, a backslash, a dot segment); nothing was sent.",
     ),
     (
         EGRESS_PRIVATE_ADDRESS,

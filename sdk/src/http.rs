@@ -26,8 +26,10 @@
 //! ```
 //!
 //! The skill declares the destinations it needs in its
-//! [`Manifest`](crate::Manifest) (`.http(&["https://api.example.com"])`); the
-//! owner grants all or some of them.
+//! [`Manifest`](crate::Manifest) as request rules: a bare origin
+//! (`.http(&["https://api.example.com"])`, every method and path) or methods
+//! and a path prefix (`"GET,POST https://api.example.com/v1/items/"`). The
+//! owner grants all or some of them, or narrows them.
 
 use crate::__bindings::skillhost::skill::{host, types};
 
@@ -71,6 +73,12 @@ pub enum HttpErrorKind {
     SchemeNotAllowed,
     /// `egress.port_not_allowed`.
     PortNotAllowed,
+    /// `egress.method_not_allowed`: the origin is granted, but not for this
+    /// method.
+    MethodNotAllowed,
+    /// `egress.path_not_allowed`: the origin and method are granted, but not
+    /// this path (or the path cannot be matched safely).
+    PathNotAllowed,
     /// `egress.private_address`: the host is or resolves to a private address.
     PrivateAddress,
     /// `egress.userinfo`: `user:password@` in the URL.
@@ -106,6 +114,8 @@ impl HttpError {
             "egress.host_not_allowed" => HttpErrorKind::HostNotAllowed,
             "egress.scheme_not_allowed" => HttpErrorKind::SchemeNotAllowed,
             "egress.port_not_allowed" => HttpErrorKind::PortNotAllowed,
+            "egress.method_not_allowed" => HttpErrorKind::MethodNotAllowed,
+            "egress.path_not_allowed" => HttpErrorKind::PathNotAllowed,
             "egress.private_address" => HttpErrorKind::PrivateAddress,
             "egress.userinfo" => HttpErrorKind::Userinfo,
             "egress.bad_url" => HttpErrorKind::BadUrl,

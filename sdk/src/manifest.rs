@@ -40,7 +40,11 @@ pub struct Manifest {
     pub version: &'static str,
     /// One or two sentences an agent reads to decide whether to call it.
     pub description: &'static str,
-    /// HTTP destinations the skill asks for, as `https://host[:port]`.
+    /// HTTP rules the skill asks for: a bare origin `https://host[:port]`
+    /// (every method, every path) or `METHODS ORIGIN/PREFIX`, e.g.
+    /// `"GET,POST https://api.example.com/v1/items/"`. The grammar and the
+    /// path normalisation are the host's (`skillhost_policy::rule`); check a
+    /// manifest's rules with [`Manifest::check_http_rules`] in a native test.
     pub http: &'static [&'static str],
     /// Names of secrets the skill asks for.
     pub secrets: &'static [&'static str],
@@ -61,7 +65,7 @@ impl Manifest {
         }
     }
 
-    /// Ask for outbound HTTP to these destinations.
+    /// Ask for outbound HTTP under these rules (see the `http` field).
     pub const fn http(mut self, destinations: &'static [&'static str]) -> Self {
         self.http = destinations;
         self
@@ -77,5 +81,33 @@ impl Manifest {
     pub const fn limits(mut self, limits: LimitRequest) -> Self {
         self.limits = limits;
         self
+    }
+
+    /// Check every HTTP rule with the host's own parser, so that a rule the
+    /// host would refuse at `skill add` fails the author's `cargo test`
+    /// first. Returns each rule in the normalised form the owner's review
+    /// shows. Native targets only (the parser is not built into a skill).
+    ///
+    /// ```
+    /// use skillhost_sdk::Manifest;
+    ///
+    /// let m = Manifest::new("issues", "1.0.0", "Reads issues.")
+    ///     .http(&["get https://API.example.com/v1/%69ssues/"]);
+    /// assert_eq!(m.check_http_rules().unwrap(), ["GET https://api.example.com:443/v1/issues/"]);
+    ///
+    /// let bad = Manifest::new("issues", "1.0.0", "Reads issues.")
+    ///     .http(&["GET https://api.example.com/v1/../admin"]);
+    /// assert!(bad.check_http_rules().is_err());
+    /// ```
+    #[cfg(not(target_family = "wasm"))]
+    pub fn check_http_rules(&self) -> Result<Vec<String>, String> {
+        self.http
+            .iter()
+            .map(|raw| {
+                skillhost_policy::rule::Rule::parse(raw)
+                    .map(|r| r.to_string())
+                    .map_err(|e| format!("HTTP rule {raw:?}: {e}"))
+            })
+            .collect()
     }
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use skillhost::config::EgressConfig;
-use skillhost::egress::Destination;
+use skillhost::egress::Rule;
 use skillhost::{HostConfig, Limits, SkillEngine, codes};
 
 use crate::common::*;
@@ -144,7 +144,7 @@ fn config(dns: &DnsServer, request_timeout_ms: u64, dns_timeout_ms: u64) -> Host
 async fn probe(config: &HostConfig, grant: &str, url: &str) -> Value {
     let engine = SkillEngine::new(config, None, None).unwrap();
     let skill = engine.load(&skill_bytes("http_probe")).unwrap();
-    let grants = [Destination::parse(grant).unwrap()];
+    let grants = [Rule::parse(grant).unwrap()];
     let limits = Limits {
         timeout_ms: 8_000,
         ..test_limits()

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 use skillhost::config::EgressConfig;
-use skillhost::egress::Destination;
+use skillhost::egress::Rule;
 use skillhost::{HostConfig, Limits, LoadedSkill, SkillEngine, codes};
 
 use crate::common::*;
@@ -88,10 +88,8 @@ pub fn net() -> &'static Net {
     })
 }
 
-fn grants(list: &[String]) -> Vec<Destination> {
-    list.iter()
-        .map(|g| Destination::parse(g).unwrap())
-        .collect()
+fn grants(list: &[String]) -> Vec<Rule> {
+    list.iter().map(|g| Rule::parse(g).unwrap()).collect()
 }
 
 fn tls_grant() -> String {
@@ -110,12 +108,12 @@ async fn probe_with(skill: &LoadedSkill, limits: &Limits, grant: &[String], inpu
 }
 
 /// Run http-probe on the open engine with these grants.
-async fn probe(grant: &[String], input: Value) -> Value {
+pub async fn probe(grant: &[String], input: Value) -> Value {
     let n = net();
     probe_with(&n.open_probe, &test_limits(), grant, input).await
 }
 
-fn assert_refused(out: &Value, code: &str) {
+pub fn assert_refused(out: &Value, code: &str) {
     assert_eq!(out["outcome"], "refused", "expected {code}, got {out}");
     assert_eq!(out["code"], code, "{out}");
 }

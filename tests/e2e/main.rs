@@ -25,6 +25,8 @@ mod many;
 mod mcp;
 mod owner_cli;
 mod registry;
+mod rules;
+mod scoped_secrets;
 mod secret_leaks;
 mod secrets;
 mod serve;

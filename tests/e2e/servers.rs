@@ -70,6 +70,18 @@ pub fn requests_containing(needle: &str) -> usize {
         .count()
 }
 
+/// What any server of this process received (`host method target`, the
+/// request line as it arrived) for requests whose line contains `needle`.
+pub fn request_lines_containing(needle: &str) -> Vec<String> {
+    request_log()
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains(needle))
+        .cloned()
+        .collect()
+}
+
 /// A running server.
 pub struct TestServer {
     pub addr: SocketAddr,

@@ -9,7 +9,8 @@
 //! - [`destination`]: the `scheme://host[:port]` grammar of grants;
 //! - [`request`]: what a skill may put in a request's method and headers;
 //! - [`rule`]: request rules (`GET,POST https://host/v1/`), the one path
-//!   normalisation, and prefix matching at segment boundaries.
+//!   normalisation, and prefix matching at segment boundaries;
+//! - [`grant`]: a set of rules as a grant, and which refusal a request gets.
 //!
 //! Nothing here does I/O or holds state between calls.
 
@@ -17,6 +18,7 @@
 
 pub mod canon;
 pub mod destination;
+pub mod grant;
 pub mod placeholder;
 pub mod request;
 pub mod rule;

@@ -320,8 +320,10 @@ impl Rule {
 
     /// Check a request against the rule: the origin as a [`Destination`] is
     /// matched (scheme, normalised host, port; no userinfo), the method
-    /// exactly (`get` is not `GET`), and `url.path()` after
-    /// [`normalize_path`]. The query is not looked at.
+    /// exactly (`get` is not `GET`), and, for a rule with a prefix,
+    /// `url.path()` after [`normalize_path`]. A rule without a prefix allows
+    /// every path, also one that does not normalise. The query is not
+    /// looked at.
     pub fn check(&self, method: &str, url: &Url) -> Result<(), RuleRefusal> {
         if scheme_of(url) != Some(self.origin.scheme)
             || !url.username().is_empty()
@@ -334,6 +336,10 @@ impl Rule {
         let method = check_method(method).map_err(|_| RuleRefusal::Method)?;
         if !self.allows_method(&method) {
             return Err(RuleRefusal::Method);
+        }
+        if self.prefix.is_none() {
+            // A bare origin allows every path, as a grant always has.
+            return Ok(());
         }
         let path = normalize_path(url.path()).map_err(RuleRefusal::Path)?;
         if !self.allows_path(&path) {
@@ -847,6 +853,22 @@ mod tests {
             ),
         ] {
             assert_eq!(r.check("GET", &url(bad)), Err(why), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_bare_origin_allows_every_path_as_grants_always_have() {
+        let bare = rule("https://api.example.com");
+        for path in ["/v1/a%2Fb", "/v1//x", "/v1/..;/x", "/a|b", "/%C0%AE"] {
+            let u = url(&format!("https://api.example.com{path}"));
+            assert_eq!(bare.check("GET", &u), Ok(()), "{path}");
+            // The same path under a prefix rule is refused.
+            assert!(
+                rule("https://api.example.com/v1/")
+                    .check("GET", &u)
+                    .is_err(),
+                "{path}"
+            );
         }
     }
 

@@ -61,8 +61,10 @@ pub struct ApproveArgs {
     /// The digest you reviewed (from `skill add` or `skill show`).
     #[arg(long, value_name = "sha256:HEX")]
     pub digest: String,
-    /// Grant only these HTTP destinations (repeatable; each must be requested).
-    #[arg(long = "http", value_name = "DEST", conflicts_with = "no_http")]
+    /// Grant only these HTTP rules (repeatable): each a requested rule, or a
+    /// narrowing of one (fewer methods, a longer path prefix), e.g.
+    /// 'GET https://api.example.com/v1/issues/'.
+    #[arg(long = "http", value_name = "RULE", conflicts_with = "no_http")]
     pub http: Vec<String>,
     /// Grant no HTTP destinations.
     #[arg(long)]

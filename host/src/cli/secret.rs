@@ -27,10 +27,18 @@ pub enum SecretCommand {
     Set {
         skill: String,
         name: String,
-        /// A destination the value may be sent to: https://host[:port]
-        /// (repeatable, at least one).
-        #[arg(long = "allow-host", value_name = "DEST", required = true)]
-        allow_host: Vec<String>,
+        /// A request rule the value may be sent under (repeatable, at least
+        /// one): an https origin, 'https://api.example.com', or methods and a
+        /// path prefix, 'GET https://api.example.com/v1/issues/'. The
+        /// placeholder is substituted only in a request one of these rules
+        /// and one of the skill's grants allow.
+        #[arg(
+            long = "allow",
+            visible_alias = "allow-host",
+            value_name = "RULE",
+            required = true
+        )]
+        allow: Vec<String>,
     },
     /// List secrets: names, bound destinations, times and the last four
     /// characters of each value.
@@ -103,13 +111,9 @@ fn run_inner(ctx: &Context, cmd: SecretCommand) -> Result<(), ExitCode> {
     let who = ctx.actor.as_str();
     match cmd {
         SecretCommand::InitKey { .. } => unreachable!("handled above"),
-        SecretCommand::Set {
-            skill,
-            name,
-            allow_host,
-        } => {
+        SecretCommand::Set { skill, name, allow } => {
             let value = read_value()?;
-            rt.block_on(host.set_secret(&skill, &name, value, &allow_host, who))
+            rt.block_on(host.set_secret(&skill, &name, value, &allow, who))
                 .map_err(|e| fail(&e.to_json()))?;
             outln!("set {name} for {skill}");
         }

@@ -1,6 +1,7 @@
-//! How a destination is shown to the owner who reviews it: in the form that
-//! is granted and matched (`scheme://host:port`, the host in punycode and
-//! lower case), with a warning whenever the text hides what it is: any
+//! How a requested rule is shown to the owner who reviews it: in the form
+//! that is granted and matched (`METHODS scheme://host:port/prefix`, methods
+//! upper-case, the host in punycode and lower case, the prefix normalised),
+//! with a warning whenever the text hides what it is: any
 //! non-ASCII character (a Cyrillic 'а' looks exactly like the Latin 'a'),
 //! or a punycode label that decodes to a mix of scripts.
 
@@ -9,30 +10,35 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::{Destination, TargetHost};
+use super::TargetHost;
+use skillhost_policy::rule::Rule;
 
 /// One requested destination, as an owner should review it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DestinationReview {
     /// As the skill wrote it.
     pub requested: String,
-    /// What is granted and matched, e.g. `https://xn--pi-6kc.example.com:443`;
-    /// `None` if it does not parse (such a request is never accepted).
+    /// What is granted and matched, e.g. `https://xn--pi-6kc.example.com:443`
+    /// or `GET,POST https://api.example.com:443/v1/issues/`; `None` if it
+    /// does not parse (such a request is never accepted).
     pub destination: Option<String>,
     /// Why the destination may not be what it looks like; empty if plain.
     pub warnings: Vec<String>,
 }
 
-/// Review one destination as written.
+/// Review one requested rule as written.
 pub fn review(raw: &str) -> DestinationReview {
-    let Ok(parsed) = Destination::parse(raw) else {
-        return DestinationReview {
-            requested: raw.to_string(),
-            destination: None,
-            warnings: vec![format!("{} is not a valid destination", raw.escape_debug())],
-        };
+    let parsed = match Rule::parse(raw) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            return DestinationReview {
+                requested: raw.to_string(),
+                destination: None,
+                warnings: vec![format!("{} is not a valid rule: {e}", raw.escape_debug())],
+            };
+        }
     };
-    let warnings = match &parsed.host {
+    let warnings = match &parsed.origin.host {
         TargetHost::Domain(ascii) => host_warning(written_host(raw), ascii).into_iter().collect(),
         TargetHost::Ip(_) => Vec::new(),
     };
@@ -244,6 +250,25 @@ mod tests {
         let bad = review("https://*.example.com");
         assert_eq!(bad.destination, None);
         assert_eq!(bad.warnings.len(), 1);
+    }
+
+    #[test]
+    fn rules_are_shown_normalised_with_their_host_warnings() {
+        let r = review("get,post https://API.example.com/v1/%69ssues/");
+        assert_eq!(
+            r.destination.as_deref(),
+            Some("GET,POST https://api.example.com:443/v1/issues/")
+        );
+        assert!(r.warnings.is_empty());
+        let r = review("GET https://\u{430}pi.example.com/v1/");
+        assert_eq!(
+            r.destination.as_deref(),
+            Some("GET https://xn--pi-6kc.example.com:443/v1/")
+        );
+        assert!(r.warnings[0].contains("Cyrillic U+0430"), "{r:?}");
+        let bad = review("GET https://api.example.com/v1/../admin");
+        assert_eq!(bad.destination, None);
+        assert!(bad.warnings[0].contains("dot segment") || bad.warnings[0].contains(". or .."), "{bad:?}");
     }
 
     #[test]

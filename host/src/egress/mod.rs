@@ -7,9 +7,10 @@
 //! 3. URL syntax (`egress.bad_url`)
 //! 4. scheme is http(s) (`egress.scheme_not_allowed`)
 //! 5. no userinfo (`egress.userinfo`)
-//! 6. host, then scheme, then port against the grants
-//!    (`egress.host_not_allowed`, `egress.scheme_not_allowed`,
-//!    `egress.port_not_allowed`)
+//! 6. host, then scheme, then port, then method, then path against the
+//!    grant's rules (`egress.host_not_allowed`, `egress.scheme_not_allowed`,
+//!    `egress.port_not_allowed`, `egress.method_not_allowed`,
+//!    `egress.path_not_allowed`); see [`skillhost_policy::grant`]
 //! 7. an IP-literal host is checked against the address policy
 //!    (`egress.private_address`) — reqwest's resolver never sees literals
 //! 8. headers and body (`egress.bad_header`, `egress.request_too_large`)
@@ -47,6 +48,8 @@ use serde::Serialize;
 use url::Url;
 
 pub use crate::destination::{Destination, Scheme, TargetHost};
+pub use skillhost_policy::rule::Rule;
+use skillhost_policy::grant::{self, Attempt, GrantRefusal};
 pub use client::EgressClient;
 
 use crate::codes::{self, Code};
@@ -74,6 +77,10 @@ pub enum EgressDenial {
     HostNotAllowed(String),
     #[error("port {0} is not granted for this destination")]
     PortNotAllowed(u16),
+    #[error("method {0} is not granted for this destination")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    PathNotAllowed(String),
     #[error("the destination resolves to an address that is not allowed")]
     PrivateAddress,
     #[error("{0}")]
@@ -102,6 +109,8 @@ impl EgressDenial {
             EgressDenial::Userinfo => codes::EGRESS_USERINFO,
             EgressDenial::HostNotAllowed(_) => codes::EGRESS_HOST_NOT_ALLOWED,
             EgressDenial::PortNotAllowed(_) => codes::EGRESS_PORT_NOT_ALLOWED,
+            EgressDenial::MethodNotAllowed(_) => codes::EGRESS_METHOD_NOT_ALLOWED,
+            EgressDenial::PathNotAllowed(_) => codes::EGRESS_PATH_NOT_ALLOWED,
             EgressDenial::PrivateAddress => codes::EGRESS_PRIVATE_ADDRESS,
             EgressDenial::BadHeader(_) => codes::EGRESS_BAD_HEADER,
             EgressDenial::RequestTooLarge { .. } => codes::EGRESS_REQUEST_TOO_LARGE,
@@ -147,7 +156,7 @@ pub trait EgressWitness: Send + Sync + std::fmt::Debug {
 #[derive(Debug)]
 pub struct EgressSession {
     client: Option<Arc<EgressClient>>,
-    grants: Arc<[Destination]>,
+    grants: Arc<[Rule]>,
     max_requests: u32,
     requests: u32,
     deadline: Instant,
@@ -161,7 +170,7 @@ impl EgressSession {
     /// (or no grants) every request is refused.
     pub fn new(
         client: Option<Arc<EgressClient>>,
-        grants: Arc<[Destination]>,
+        grants: Arc<[Rule]>,
         max_requests: u32,
         deadline: Instant,
     ) -> Self {
@@ -252,7 +261,14 @@ impl EgressSession {
         let host = crate::destination::host_of(&url).ok_or(EgressDenial::BadUrl)?;
         let port = url.port_or_known_default().ok_or(EgressDenial::BadUrl)?;
         *destination = format!("{}://{}:{}", scheme.as_str(), host, port);
-        self.check_grant(scheme, &host, port)?;
+        let attempt = Attempt {
+            scheme,
+            host: &host,
+            port,
+            method: &method,
+            path: url.path(),
+        };
+        self.check_grant(attempt)?;
         let client = self
             .client
             .clone()
@@ -276,15 +292,10 @@ impl EgressSession {
             client.config.max_request_body_bytes,
         )
         .map_err(hygiene)?;
-        let target = Destination {
-            scheme,
-            host: host.clone(),
-            port,
-        };
-        // What the guest wrote may not carry a secret anywhere it is not bound.
+        // What the guest wrote may not carry a secret anywhere its rules do
+        // not allow.
         self.redactor.grants().check_outbound(
-            scheme,
-            &target,
+            attempt,
             &request.url,
             &headers,
             request.body.as_deref(),
@@ -294,8 +305,7 @@ impl EgressSession {
         headers.push(("accept-encoding".into(), coding::ACCEPT_ENCODING.into()));
         // Secrets go in last, after every other check has passed.
         *injected = self.redactor.grants().inject(
-            scheme,
-            &target,
+            attempt,
             &request.url,
             &mut headers,
             request.body.as_deref(),
@@ -317,26 +327,27 @@ impl EgressSession {
         Ok(response)
     }
 
-    /// Host first, then scheme, then port: the most specific refusal.
-    fn check_grant(
-        &self,
-        scheme: Scheme,
-        host: &TargetHost,
-        port: u16,
-    ) -> Result<(), EgressDenial> {
-        let same_host: Vec<&Destination> = self.grants.iter().filter(|g| g.host == *host).collect();
-        if same_host.is_empty() {
-            return Err(EgressDenial::HostNotAllowed(host.to_string()));
-        }
-        let same_scheme: Vec<&&Destination> =
-            same_host.iter().filter(|g| g.scheme == scheme).collect();
-        if same_scheme.is_empty() {
-            return Err(EgressDenial::SchemeNotAllowed(scheme.as_str().to_string()));
-        }
-        if !same_scheme.iter().any(|g| g.port == port) {
-            return Err(EgressDenial::PortNotAllowed(port));
-        }
-        Ok(())
+    /// Host, then scheme, port, method and path: the most specific refusal.
+    fn check_grant(&self, attempt: Attempt<'_>) -> Result<(), EgressDenial> {
+        let Attempt {
+            scheme,
+            host,
+            port,
+            method,
+            ..
+        } = attempt;
+        grant::check(&self.grants, attempt).map_err(|refusal| match refusal {
+            GrantRefusal::Host => EgressDenial::HostNotAllowed(host.to_string()),
+            GrantRefusal::Scheme => EgressDenial::SchemeNotAllowed(scheme.as_str().to_string()),
+            GrantRefusal::Port => EgressDenial::PortNotAllowed(port),
+            GrantRefusal::Method => EgressDenial::MethodNotAllowed(method.to_string()),
+            GrantRefusal::Path(None) => EgressDenial::PathNotAllowed(
+                "the path is not granted for this destination and method".into(),
+            ),
+            GrantRefusal::Path(Some(e)) => EgressDenial::PathNotAllowed(format!(
+                "the request {e}, which a granted path prefix cannot be matched against safely"
+            )),
+        })
     }
 }
 
@@ -365,10 +376,7 @@ mod tests {
     }
 
     fn session(grants: &[&str]) -> EgressSession {
-        let grants: Vec<Destination> = grants
-            .iter()
-            .map(|g| Destination::parse(g).unwrap())
-            .collect();
+        let grants: Vec<Rule> = grants.iter().map(|g| Rule::parse(g).unwrap()).collect();
         EgressSession::new(
             None,
             grants.into(),
@@ -422,6 +430,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn methods_and_paths_are_checked_after_the_origin_and_before_any_client() {
+        let mut s = session(&[
+            "GET https://api.example.com/v1/issues/",
+            "POST https://api.example.com/v1/comments",
+        ]);
+        let req = |method: &str, url: &str| HttpRequest {
+            method: method.into(),
+            ..get(url)
+        };
+        for (method, url, want) in [
+            ("DELETE", "https://api.example.com/v1/issues/7", codes::EGRESS_METHOD_NOT_ALLOWED),
+            ("POST", "https://api.example.com/v1/issues/7", codes::EGRESS_PATH_NOT_ALLOWED),
+            ("GET", "https://api.example.com/v1/issuesX", codes::EGRESS_PATH_NOT_ALLOWED),
+            ("GET", "https://api.example.com/v1/issues/..%2Fadmin", codes::EGRESS_PATH_NOT_ALLOWED),
+            ("GET", "https://api.example.com/v1/issues/../admin", codes::EGRESS_PATH_NOT_ALLOWED),
+            ("GET", "http://api.example.com/v1/issues/7", codes::EGRESS_SCHEME_NOT_ALLOWED),
+            // Past every rule, the missing client refuses: nothing is sent.
+            ("GET", "https://api.example.com/v1/issues/7", codes::EGRESS_HOST_NOT_ALLOWED),
+        ] {
+            let got = s.fetch(req(method, url)).await.unwrap_err().code();
+            assert_eq!(got, want, "{method} {url}");
+        }
+    }
+
+    #[tokio::test]
     async fn no_client_means_nothing_is_sent() {
         // A granted destination, but a session without a client (the
         // deny-all default) still refuses.
@@ -434,7 +467,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_budget_counts_refused_attempts_too() {
-        let grants: Arc<[Destination]> = Vec::new().into();
+        let grants: Arc<[Rule]> = Vec::new().into();
         let mut s = EgressSession::new(None, grants, 2, Instant::now() + Duration::from_secs(5));
         code(&mut s, "https://a.example/").await;
         code(&mut s, "https://b.example/").await;

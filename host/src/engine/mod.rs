@@ -28,7 +28,7 @@ use crate::codes::{self, Code};
 use crate::config::{HostConfig, Limits};
 use crate::contract::{self, ContractCheck, Skill, SkillPre};
 use crate::digest::ModuleDigest;
-use crate::egress::{Destination, EgressClient};
+use crate::egress::{EgressClient, Rule};
 use crate::sandbox::{self, Call, EgressGrants, Invocation, Report, SandboxState};
 use crate::secrets::{MasterKey, SecretGrants};
 
@@ -412,7 +412,7 @@ impl LoadedSkill {
         &self,
         input: &str,
         limits: &Limits,
-        destinations: &[Destination],
+        destinations: &[Rule],
     ) -> Invocation {
         match sandbox::check_input(input, limits) {
             Ok(input) => {
@@ -433,7 +433,7 @@ impl LoadedSkill {
     /// granted secrets, each attempt made durable by `witness` first.
     pub fn grants(
         &self,
-        destinations: Arc<[Destination]>,
+        destinations: Arc<[Rule]>,
         secrets: Arc<SecretGrants>,
         witness: Option<Arc<dyn crate::egress::EgressWitness>>,
     ) -> EgressGrants {

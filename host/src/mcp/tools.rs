@@ -136,6 +136,16 @@ pub fn tool(skill: SkillInfo) -> Tool {
         Value::Object(m) => m,
         _ => Map::new(),
     };
+    // What the skill may reach, as the owner granted it: a caller deciding
+    // what to pass sees where it can go.
+    let description = if skill.http.is_empty() {
+        description
+    } else {
+        format!(
+            "{description} (Outbound HTTP granted: {}.)",
+            skill.http.join("; ")
+        )
+    };
     let mut tool = Tool::new(skill.name, description, Arc::new(object(input_schema)));
     if let Some(out) = skill.output_schema.as_ref()
         && takes_object(out)
@@ -205,7 +215,21 @@ mod tests {
             digest: "sha256:00".into(),
             input_schema: input,
             output_schema: output,
+            http: Vec::new(),
         }
+    }
+
+    #[test]
+    fn the_description_names_the_granted_rules() {
+        let mut s = skill(json!({"type": "object"}), None);
+        assert_eq!(tool(s.clone()).description.as_deref(), Some("Does s."));
+        s.http = vec!["GET https://api.example.com:443/v1/issues/".into()];
+        assert_eq!(
+            tool(s).description.as_deref(),
+            Some(
+                "Does s. (Outbound HTTP granted: GET https://api.example.com:443/v1/issues/.)"
+            )
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use super::error::RegistryError;
 use super::model::{LimitSet, Permissions};
-use crate::destination::Destination;
+use skillhost_policy::rule::Rule;
 
 /// The owner's narrowing of a request. `None` fields grant what was asked.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -18,15 +18,10 @@ pub struct Narrowing {
 
 /// Compute the grant for `requested` under `narrowing`.
 pub fn grant(requested: &Permissions, narrowing: &Narrowing) -> Result<Permissions, RegistryError> {
-    // A destination may be named as the skill wrote it or as the review
-    // shows it (normalised: punycode, lower case, explicit port); the grant
-    // keeps the skill's spelling.
-    let http = subset(
-        "HTTP destination",
-        &requested.http,
-        narrowing.http.as_deref(),
-        |d| Destination::parse(d).map_or_else(|_| d.to_string(), |d| d.to_string()),
-    )?;
+    let http = match narrowing.http.as_deref() {
+        None => requested.http.clone(),
+        Some(chosen) => narrow_rules(&requested.http, chosen)?,
+    };
     let secrets = subset(
         "secret",
         &requested.secrets,
@@ -44,6 +39,51 @@ pub fn grant(requested: &Permissions, narrowing: &Narrowing) -> Result<Permissio
             clock_resolution_us: narrowing.limits.clock_resolution_us,
         },
     })
+}
+
+/// The rules the owner grants out of `requested`. A chosen rule that is
+/// one of the requested ones (as the skill wrote it, or as the review shows
+/// it: normalised, punycode, explicit port) is granted in the skill's
+/// spelling; a narrower one (fewer methods, a longer prefix at a segment
+/// boundary, see [`Rule::narrows`]) in its normalised form. Anything wider
+/// than every requested rule is refused.
+fn narrow_rules(requested: &[String], chosen: &[String]) -> Result<Vec<String>, RegistryError> {
+    let parsed: Vec<(&String, Rule)> = requested
+        .iter()
+        .filter_map(|r| Rule::parse(r).ok().map(|p| (r, p)))
+        .collect();
+    let mut out: Vec<String> = Vec::new();
+    for item in chosen {
+        let granted = match Rule::parse(item) {
+            Ok(rule) => match parsed.iter().find(|(_, p)| *p == rule) {
+                Some((spelling, _)) => Some((*spelling).clone()),
+                None => parsed
+                    .iter()
+                    .any(|(_, p)| rule.narrows(p))
+                    .then(|| rule.to_string()),
+            },
+            Err(_) => None,
+        };
+        let Some(granted) = granted else {
+            return Err(RegistryError::GrantExceedsRequest(format!(
+                "HTTP rule {item:?} is not one the skill requested, nor a narrowing of one \
+                 (requested: {})",
+                if parsed.is_empty() {
+                    "none".to_string()
+                } else {
+                    parsed
+                        .iter()
+                        .map(|(_, p)| p.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            )));
+        };
+        if !out.contains(&granted) {
+            out.push(granted);
+        }
+    }
+    Ok(out)
 }
 
 /// The requested items that `chosen` names, compared by `key`.
@@ -163,6 +203,58 @@ mod tests {
             grant(&requested, &n),
             Err(RegistryError::GrantExceedsRequest(_))
         ));
+    }
+
+    #[test]
+    fn rules_may_be_narrowed_never_widened() {
+        let requested = Permissions {
+            http: vec![
+                "GET,POST https://api.example.com/v1/".into(),
+                "https://cdn.example.com".into(),
+            ],
+            ..Permissions::default()
+        };
+        let narrowed = |chosen: &[&str]| {
+            grant(
+                &requested,
+                &Narrowing {
+                    http: Some(chosen.iter().map(|c| c.to_string()).collect()),
+                    ..Narrowing::default()
+                },
+            )
+        };
+        assert_eq!(
+            narrowed(&["get https://API.example.com:443/v1/issues/", "GET https://cdn.example.com/img"])
+                .unwrap()
+                .http,
+            [
+                "GET https://api.example.com:443/v1/issues/",
+                "GET https://cdn.example.com:443/img"
+            ]
+        );
+        // The requested rule itself, in the review's spelling, keeps the
+        // skill's spelling.
+        assert_eq!(
+            narrowed(&["GET,POST https://api.example.com:443/v1/"]).unwrap().http,
+            ["GET,POST https://api.example.com/v1/"]
+        );
+        for wider in [
+            "https://api.example.com/v1/",
+            "GET,DELETE https://api.example.com/v1/",
+            "GET https://api.example.com/",
+            "GET https://api.example.com/v1",
+            "GET https://api.example.com/v",
+            "GET http://api.example.com/v1/",
+            "GET https://api.example.com:8443/v1/",
+            "GET https://api.example.com/v1/../admin",
+            "https://evil.example",
+            "not a rule",
+        ] {
+            assert!(
+                matches!(narrowed(&[wider]), Err(RegistryError::GrantExceedsRequest(_))),
+                "{wider} was granted"
+            );
+        }
     }
 
     #[test]

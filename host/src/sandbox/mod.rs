@@ -27,7 +27,7 @@ pub use logs::{LogLevel, LogRecord, LogSource};
 
 use crate::config::Limits;
 use crate::contract::{self, Skill, SkillPre};
-use crate::egress::{Destination, EgressClient, EgressEvent, EgressSession, Redaction};
+use crate::egress::{EgressClient, EgressEvent, EgressSession, Redaction, Rule};
 use crate::secrets::SecretGrants;
 use limiter::MemoryLimiter;
 use logs::LogBuffer;
@@ -204,7 +204,7 @@ pub fn check_input<'a>(input: &'a str, limits: &Limits) -> Result<CheckedInput<'
 #[derive(Debug, Clone, Default)]
 pub struct EgressGrants {
     pub client: Option<Arc<EgressClient>>,
-    pub destinations: Arc<[Destination]>,
+    pub destinations: Arc<[Rule]>,
     pub secrets: Arc<SecretGrants>,
     /// Records each attempt before it is sent.
     pub witness: Option<Arc<dyn crate::egress::EgressWitness>>,

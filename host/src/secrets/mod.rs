@@ -24,7 +24,9 @@ pub use redact::{Redaction, Redactor};
 pub use skillhost_policy::scan::Scanner;
 
 use crate::codes::{self, Code};
-use crate::destination::{Destination, Scheme};
+use crate::destination::Scheme;
+use skillhost_policy::grant::{self, Attempt};
+use skillhost_policy::rule::Rule;
 use crate::registry::{RegistryError, SecretRow, SecretStore, SkillName};
 
 /// Why a secret operation or a use of a secret was refused.
@@ -92,15 +94,17 @@ pub const MAX_SECRET_LEN: usize = 4096;
 pub struct Revealed {
     pub name: String,
     pub value: Zeroizing<String>,
-    pub hosts: Vec<Destination>,
+    /// The https request rules the value may be sent under (bare origins,
+    /// or methods and a path prefix).
+    pub rules: Vec<Rule>,
 }
 
 impl Revealed {
-    /// Whether this secret may be sent to `destination` (over https).
-    pub fn is_bound_to(&self, destination: &Destination) -> bool {
-        self.hosts.iter().any(|h| {
-            h.host == destination.host && h.port == destination.port && h.scheme == Scheme::Https
-        })
+    /// Whether this secret may be sent with `attempt`: over https, and
+    /// allowed by one of its rules (origin, method and path, checked as a
+    /// grant is; see [`skillhost_policy::grant`]).
+    pub fn allows(&self, attempt: Attempt<'_>) -> bool {
+        attempt.scheme == Scheme::Https && grant::check(&self.rules, attempt).is_ok()
     }
 }
 
@@ -108,7 +112,7 @@ impl std::fmt::Debug for Revealed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Revealed")
             .field("name", &self.name)
-            .field("hosts", &self.hosts)
+            .field("rules", &self.rules)
             .finish_non_exhaustive()
     }
 }
@@ -147,13 +151,12 @@ impl SecretGrants {
     }
 
     /// Refuse (`secret.exfiltration`) a request that carries a granted
-    /// secret, in any scanned form, in its URL, headers or body, to a
-    /// destination that secret is not bound to. Runs on what the guest
-    /// wrote, before placeholders are substituted.
+    /// secret, in any scanned form, in its URL, headers or body, unless the
+    /// secret's rules allow this very request (origin, method, path). Runs
+    /// on what the guest wrote, before placeholders are substituted.
     pub fn check_outbound(
         &self,
-        scheme: Scheme,
-        destination: &Destination,
+        attempt: Attempt<'_>,
         url: &str,
         headers: &[(String, String)],
         body: Option<&[u8]>,
@@ -175,7 +178,7 @@ impl SecretGrants {
         let revealed: Vec<&Revealed> = self.revealed().collect();
         for index in scanner.found_in(&outgoing) {
             let secret = revealed[index];
-            if !(scheme == Scheme::Https && secret.is_bound_to(destination)) {
+            if !secret.allows(attempt) {
                 return Err(SecretError::Exfiltration(secret.name.clone()));
             }
         }
@@ -216,8 +219,7 @@ impl SecretGrants {
     /// error.
     pub fn inject(
         &self,
-        scheme: Scheme,
-        destination: &Destination,
+        attempt: Attempt<'_>,
         url: &str,
         headers: &mut [(String, String)],
         body: Option<&[u8]>,
@@ -240,7 +242,7 @@ impl SecretGrants {
         }
         for name in &names {
             let secret = self.find(name)?;
-            if scheme != Scheme::Https || !secret.is_bound_to(destination) {
+            if !secret.allows(attempt) {
                 return Err(SecretError::DestinationNotAllowed(name.clone()));
             }
         }
@@ -269,8 +271,11 @@ pub struct SecretSummary {
     pub skill: String,
     /// The secret's name, as a skill writes it in `{{secret:NAME}}`.
     pub name: String,
-    /// The https destinations the value may be sent to (normalised); a
-    /// request anywhere else is refused (`secret.destination_not_allowed`).
+    /// The https request rules the value may be sent under, normalised
+    /// (`https://api.example.com:443`, or `GET https://api.example.com:443/v1/`);
+    /// a placeholder in any other request is refused
+    /// (`secret.destination_not_allowed`). The field keeps its old name: a
+    /// bare origin is the rule every earlier secret has.
     pub hosts: Vec<String>,
     /// Starts at 1 and goes up by one each time the value is set. Bound
     /// into the ciphertext's associated data, with the skill, name and
@@ -353,13 +358,14 @@ impl<'a> Vault<'a> {
         Vault { store, key }
     }
 
-    /// Set (or replace) a secret for one skill, bound to HTTPS destinations.
+    /// Set (or replace) a secret for one skill, bound to https request
+    /// rules (see [`skillhost_policy::rule`]).
     pub fn set(
         &self,
         skill: &SkillName,
         name: &str,
         value: Zeroizing<String>,
-        hosts: &[String],
+        rules: &[String],
     ) -> Result<SecretRow, SecretError> {
         if !valid_name(name) {
             return Err(SecretError::Invalid(format!(
@@ -377,20 +383,21 @@ impl<'a> Vault<'a> {
                 "a secret value may not contain control characters (CR, LF, ...)".into(),
             ));
         }
-        if hosts.is_empty() {
+        if rules.is_empty() {
             return Err(SecretError::Invalid(
-                "bind the secret to at least one destination with --allow-host".into(),
+                "bind the secret to at least one request rule with --allow".into(),
             ));
         }
         let mut normalised = Vec::new();
-        for h in hosts {
-            let d = Destination::parse(h).map_err(SecretError::Invalid)?;
-            if d.scheme != Scheme::Https {
+        for raw in rules {
+            let rule = Rule::parse(raw)
+                .map_err(|e| SecretError::Invalid(format!("rule {raw:?}: {e}")))?;
+            if rule.origin.scheme != Scheme::Https {
                 return Err(SecretError::Invalid(format!(
-                    "{h}: secrets are only ever sent over https"
+                    "{raw}: secrets are only ever sent over https"
                 )));
             }
-            normalised.push(d.to_string());
+            normalised.push(rule.to_string());
         }
         let at = now();
         self.store
@@ -510,15 +517,15 @@ pub fn reveal(
             Ok(Some(row)) => match key {
                 None => Err(SecretError::NoKey("no master key is configured".into())),
                 Some(key) => decrypt(key, &row).map(|value| {
-                    let hosts = row
+                    let rules = row
                         .hosts
                         .iter()
-                        .filter_map(|h| Destination::parse(h).ok())
+                        .filter_map(|h| Rule::parse(h).ok())
                         .collect();
                     Revealed {
                         name: name.clone(),
                         value,
-                        hosts,
+                        rules,
                     }
                 }),
             },
@@ -533,26 +540,85 @@ mod tests {
     use super::*;
 
     fn grants(bound: &str) -> SecretGrants {
+        grants_under(&[bound])
+    }
+
+    fn grants_under(rules: &[&str]) -> SecretGrants {
         SecretGrants::new(
             ["TOKEN".to_string()].into_iter().collect(),
             vec![Ok(Revealed {
                 name: "TOKEN".into(),
                 value: Zeroizing::new("value-1234567".into()),
-                hosts: vec![Destination::parse(bound).unwrap()],
+                rules: rules.iter().map(|r| Rule::parse(r).unwrap()).collect(),
             })],
         )
     }
 
-    fn inject(
+    /// Run `f` on the attempt of `method url`, as egress builds it.
+    fn with_attempt<R>(method: &str, url: &str, f: impl FnOnce(Attempt<'_>) -> R) -> R {
+        let u = url::Url::parse(url).unwrap();
+        let host = crate::destination::host_of(&u).unwrap();
+        let method = http::Method::from_bytes(method.as_bytes()).unwrap();
+        f(Attempt {
+            scheme: crate::destination::scheme_of(&u).unwrap(),
+            host: &host,
+            port: u.port_or_known_default().unwrap(),
+            method: &method,
+            path: u.path(),
+        })
+    }
+
+    fn inject_as(
         g: &SecretGrants,
-        dest: &str,
+        method: &str,
+        url: &str,
         header: &str,
         body: Option<&[u8]>,
     ) -> Result<Vec<(String, String)>, SecretError> {
-        let d = Destination::parse(dest).unwrap();
         let mut headers = vec![("authorization".to_string(), header.to_string())];
-        g.inject(d.scheme, &d, dest, &mut headers, body)?;
+        with_attempt(method, url, |a| g.inject(a, url, &mut headers, body))?;
         Ok(headers)
+    }
+
+    fn inject(
+        g: &SecretGrants,
+        url: &str,
+        header: &str,
+        body: Option<&[u8]>,
+    ) -> Result<Vec<(String, String)>, SecretError> {
+        inject_as(g, "GET", url, header, body)
+    }
+
+    #[test]
+    fn a_scoped_secret_goes_only_with_requests_its_rules_allow() {
+        let g = grants_under(&["GET https://api.example.com/v1/issues/"]);
+        let placeholder = "Bearer {{secret:TOKEN}}";
+        let ok = inject_as(&g, "GET", "https://api.example.com/v1/issues/7?x=1", placeholder, None);
+        assert_eq!(ok.unwrap()[0].1, "Bearer value-1234567");
+        for (method, url) in [
+            ("POST", "https://api.example.com/v1/issues/7"),
+            ("HEAD", "https://api.example.com/v1/issues/7"),
+            ("GET", "https://api.example.com/v1/issue/7"),
+            ("GET", "https://api.example.com/v1/issues"),
+            ("GET", "https://api.example.com/v1/issuesX"),
+            ("GET", "https://api.example.com/v1/admin"),
+            ("GET", "https://api.example.com/v1/issues/a%2Fb"),
+            ("GET", "https://api.example.com/v1/issues//7"),
+            ("GET", "http://api.example.com/v1/issues/7"),
+            ("GET", "https://api.example.com:8443/v1/issues/7"),
+        ] {
+            assert_eq!(
+                inject_as(&g, method, url, placeholder, None).unwrap_err().code(),
+                codes::SECRET_DESTINATION_NOT_ALLOWED,
+                "{method} {url}"
+            );
+        }
+        // A value reflected back and written out on another path is
+        // exfiltration, although the origin is the bound one.
+        let out = with_attempt("GET", "https://api.example.com/v1/admin", |a| {
+            g.check_outbound(a, "https://api.example.com/v1/admin", &[], Some(b"value-1234567"))
+        });
+        assert_eq!(out.unwrap_err().code(), codes::SECRET_EXFILTRATION);
     }
 
     #[test]
@@ -589,10 +655,9 @@ mod tests {
     #[test]
     fn a_secret_in_any_form_to_an_unbound_destination_is_refused() {
         let g = grants("https://api.example.com");
-        let check = |dest: &str, url: &str, header: &str, body: &[u8]| {
-            let d = Destination::parse(dest).unwrap();
+        let check = |_origin: &str, url: &str, header: &str, body: &[u8]| {
             let headers = vec![("x-data".to_string(), header.to_string())];
-            g.check_outbound(d.scheme, &d, url, &headers, Some(body))
+            with_attempt("GET", url, |a| g.check_outbound(a, url, &headers, Some(body)))
                 .map_err(|e| e.code())
         };
         let evil = "https://evil.example";

@@ -34,6 +34,9 @@ pub struct SkillInfo {
     pub input_schema: Value,
     /// JSON Schema the output must match, if the skill declared one.
     pub output_schema: Option<Value>,
+    /// The outbound HTTP rules the owner granted, normalised
+    /// (`GET https://api.example.com:443/v1/`); empty: no network.
+    pub http: Vec<String>,
 }
 
 impl SkillInfo {
@@ -45,6 +48,13 @@ impl SkillInfo {
             digest: v.digest.to_string(),
             input_schema: v.declared.input_schema.clone(),
             output_schema: v.declared.output_schema.clone(),
+            http: v
+                .granted
+                .iter()
+                .flat_map(|g| &g.http)
+                .filter_map(|r| Rule::parse(r).ok())
+                .map(|r| r.to_string())
+                .collect(),
         }
     }
 }

@@ -138,7 +138,7 @@ impl SkillHost {
             destinations: granted
                 .http
                 .iter()
-                .filter_map(|d| Destination::parse(d).ok())
+                .filter_map(|d| Rule::parse(d).ok())
                 .collect(),
             secrets: Arc::new(crate::secrets::reveal(
                 self.registry.secrets(),

@@ -16,7 +16,7 @@ use crate::codes::{self, Code};
 use crate::config::{HostConfig, Limits};
 use crate::contract;
 use crate::digest::ModuleDigest;
-use crate::egress::Destination;
+use crate::egress::Rule;
 
 use crate::engine::{LoadError, LoadedCache, LoadedSkill, SkillEngine, Slot};
 use crate::registry::{

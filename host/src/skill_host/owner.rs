@@ -268,7 +268,7 @@ pub fn declared_from(meta: contract::Metadata) -> Result<(SkillName, Declared), 
     };
     let p = meta.permissions;
     for d in &p.http {
-        Destination::parse(d).map_err(|m| invalid(format!("requested {m}")))?;
+        Rule::parse(d).map_err(|e| invalid(format!("requested HTTP rule {d:?}: {e}")))?;
     }
     let requested = Permissions {
         http: list("HTTP destinations", p.http)?,

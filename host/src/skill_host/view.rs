@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::checker::Schemas;
 use crate::config::Limits;
-use crate::egress::Destination;
+use crate::egress::Rule;
 use crate::registry::{SkillName, SkillVersion};
 use crate::secrets::{SecretError, SecretGrants};
 
@@ -28,7 +28,7 @@ pub(super) struct ReadySkill {
     pub version: SkillVersion,
     pub schemas: Arc<Schemas>,
     pub limits: Limits,
-    pub destinations: Arc<[Destination]>,
+    pub destinations: Arc<[Rule]>,
     pub secrets: Arc<SecretGrants>,
 }
 
