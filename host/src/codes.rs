@@ -23,6 +23,10 @@ pub const TIMEOUT: Code = "limits.timeout";
 pub const MEMORY: Code = "limits.memory";
 /// The skill's output is larger than the output cap; it was discarded.
 pub const OUTPUT_TOO_LARGE: Code = "limits.output_too_large";
+/// The invocation's outbound HTTP byte budget (`limits.egress_sent_bytes` or
+/// `limits.egress_received_bytes`) is spent: a request that would pass it
+/// was not sent, or a response that passed it was not returned.
+pub const EGRESS_BYTES: Code = "limits.egress_bytes";
 /// The skill returned something that is not JSON; it was discarded.
 pub const OUTPUT_INVALID_JSON: Code = "output.invalid_json";
 /// The skill trapped (panic, unreachable, stack overflow, ...); `trap` names
@@ -237,6 +241,10 @@ pub const ALL: &[(Code, &str)] = &[
     (
         OUTPUT_TOO_LARGE,
         "The skill's output is larger than the output cap; it was discarded.",
+    ),
+    (
+        EGRESS_BYTES,
+        "The invocation's outbound HTTP byte budget (`limits.egress_sent_bytes` or `limits.egress_received_bytes`) is spent: a request that would pass it was not sent, or a response that passed it was not returned.",
     ),
     (
         OUTPUT_INVALID_JSON,

@@ -27,6 +27,16 @@ pub struct Limits {
     pub output_bytes: u64,
     /// Outbound HTTP requests per invocation.
     pub http_requests: u32,
+    /// Bytes one invocation may send over HTTP, across all its requests:
+    /// URL, header names and values (after secrets are substituted) and
+    /// bodies. A request that would pass it is refused before it is sent
+    /// (`limits.egress_bytes`).
+    pub egress_sent_bytes: u64,
+    /// Bytes one invocation may receive over HTTP, across all its requests:
+    /// response header names and values and decoded bodies. Checked while a
+    /// response streams in; the response that passes it is refused
+    /// (`limits.egress_bytes`).
+    pub egress_received_bytes: u64,
     /// Log records a skill may write per invocation (more are counted, not kept).
     pub log_records: u32,
     /// Bytes of log text kept per invocation, across `log` calls.
@@ -48,6 +58,8 @@ impl Default for Limits {
             input_bytes: 64 * 1024,
             output_bytes: 50 * 1024,
             http_requests: 20,
+            egress_sent_bytes: 1024 * 1024,
+            egress_received_bytes: 1024 * 1024,
             log_records: 256,
             log_bytes: 64 * 1024,
             stdio_bytes: 64 * 1024,
@@ -356,6 +368,8 @@ impl HostConfig {
             ("limits.input_bytes", l.input_bytes),
             ("limits.output_bytes", l.output_bytes),
             ("limits.clock_resolution_us", l.clock_resolution_us),
+            ("limits.egress_sent_bytes", l.egress_sent_bytes),
+            ("limits.egress_received_bytes", l.egress_received_bytes),
             ("engine.stack_bytes", e.stack_bytes),
             ("engine.max_concurrent", u64::from(e.max_concurrent)),
             ("engine.epoch_tick_ms", e.epoch_tick_ms),

@@ -95,6 +95,9 @@ pub enum HttpErrorKind {
     ResponseTooLarge,
     /// `egress.too_many_requests`: this invocation's request budget is spent.
     TooManyRequests,
+    /// `limits.egress_bytes`: this invocation's budget of bytes sent or
+    /// received over HTTP is spent.
+    EgressBytes,
     /// `egress.timeout`.
     Timeout,
     /// `egress.connect_failed`: DNS, TCP or TLS failed.
@@ -124,6 +127,7 @@ impl HttpError {
             "egress.request_too_large" => HttpErrorKind::RequestTooLarge,
             "egress.response_too_large" => HttpErrorKind::ResponseTooLarge,
             "egress.too_many_requests" => HttpErrorKind::TooManyRequests,
+            "limits.egress_bytes" => HttpErrorKind::EgressBytes,
             "egress.timeout" => HttpErrorKind::Timeout,
             "egress.connect_failed" => HttpErrorKind::ConnectFailed,
             "http.status" => HttpErrorKind::Status,

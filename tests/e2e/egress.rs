@@ -28,7 +28,7 @@ pub struct Net {
     _open: SkillEngine,
     /// Nothing exempt: `api.test` → 127.0.0.1 must be refused.
     _strict: SkillEngine,
-    open_probe: LoadedSkill,
+    pub open_probe: LoadedSkill,
     strict_probe: LoadedSkill,
 }
 
@@ -100,7 +100,12 @@ fn plain_grant() -> String {
     format!("http://api.test:{}", net().plain.port())
 }
 
-async fn probe_with(skill: &LoadedSkill, limits: &Limits, grant: &[String], input: Value) -> Value {
+pub async fn probe_with(
+    skill: &LoadedSkill,
+    limits: &Limits,
+    grant: &[String],
+    input: Value,
+) -> Value {
     let inv = skill
         .invoke_granted(&input.to_string(), limits, &grants(grant))
         .await;

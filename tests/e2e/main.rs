@@ -11,6 +11,7 @@ mod adversarial;
 mod api;
 mod api_robustness;
 mod bad_modules;
+mod budgets;
 mod cache;
 mod checker;
 mod cli;

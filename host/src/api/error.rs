@@ -55,6 +55,7 @@ fn is_skill_failure(code: &str) -> bool {
         codes::FUEL_EXHAUSTED
             | codes::MEMORY
             | codes::OUTPUT_TOO_LARGE
+            | codes::EGRESS_BYTES
             | codes::OUTPUT_INVALID_JSON
             | codes::OUTPUT_SCHEMA_INVALID
             | codes::SKILL_TRAPPED

@@ -71,7 +71,10 @@ impl EgressClient {
     }
 
     /// Send a request that already passed every policy check, reading at
-    /// most `max_response_bytes` of body, all within `deadline`.
+    /// most `max_response_bytes` of body, all within `deadline`, and at most
+    /// `bytes_left` bytes of headers and body together (the invocation's
+    /// `limits.egress_received_bytes` left); past the budget the response is
+    /// refused with [`EgressDenial::EgressBytes`].
     pub(crate) async fn send(
         &self,
         method: reqwest::Method,
@@ -79,6 +82,7 @@ impl EgressClient {
         headers: &[(String, String)],
         body: Option<Vec<u8>>,
         deadline: Instant,
+        bytes_left: u64,
     ) -> Result<HttpResponse, EgressDenial> {
         let budget = Duration::from_millis(self.config.request_timeout_ms)
             .min(deadline.saturating_duration_since(Instant::now()));
@@ -92,12 +96,13 @@ impl EgressClient {
         if let Some(body) = body {
             request = request.body(body);
         }
-        let limit = self.config.max_response_bytes;
+        let cap = self.config.max_response_bytes;
+        let spent = || EgressDenial::EgressBytes {
+            direction: "receive",
+            limit: 0,
+        };
         let exchange = async move {
             let mut response = request.send().await.map_err(classify)?;
-            if response.content_length().is_some_and(|len| len > limit) {
-                return Err(EgressDenial::ResponseTooLarge(limit));
-            }
             let status = response.status().as_u16();
             let mut headers: Vec<Header> = response
                 .headers()
@@ -107,14 +112,36 @@ impl EgressClient {
                     value: String::from_utf8_lossy(v.as_bytes()).into_owned(),
                 })
                 .collect();
+            let header_bytes: u64 = headers
+                .iter()
+                .map(|h| (h.name.len() + h.value.len() + 4) as u64)
+                .sum();
+            // The body may use what the headers left of the budget; the
+            // tighter of that and the per-response cap decides, and names
+            // itself in the refusal.
+            let left = bytes_left.checked_sub(header_bytes).ok_or_else(spent)?;
+            let (limit, by_budget) = if left < cap { (left, true) } else { (cap, false) };
+            let too_large = || {
+                if by_budget {
+                    spent()
+                } else {
+                    EgressDenial::ResponseTooLarge(cap)
+                }
+            };
+            if response.content_length().is_some_and(|len| len > limit) {
+                return Err(too_large());
+            }
             let mut body = Vec::new();
             while let Some(chunk) = response.chunk().await.map_err(classify)? {
                 if body.len() as u64 + chunk.len() as u64 > limit {
-                    return Err(EgressDenial::ResponseTooLarge(limit));
+                    return Err(too_large());
                 }
                 body.extend_from_slice(&chunk);
             }
-            let body = super::coding::decode(&mut headers, body, limit)?;
+            let body = super::coding::decode(&mut headers, body, limit).map_err(|e| match e {
+                EgressDenial::ResponseTooLarge(_) => too_large(),
+                e => e,
+            })?;
             Ok(HttpResponse {
                 status,
                 headers,

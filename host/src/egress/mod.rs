@@ -19,14 +19,20 @@
 //!    (`secret.exfiltration`); the guest's `Accept-Encoding` is replaced by
 //!    `identity`
 //! 10. secret placeholders in header values are checked (granted, set,
-//!     bound to this https destination) and substituted (`secret.*`)
+//!     allowed by one of the secret's own rules for this https request) and
+//!     substituted (`secret.*`)
+//! 10b. the whole request (URL, headers, body) against what is left of the
+//!     invocation's sent-bytes budget, and a spent received-bytes budget
+//!     (`limits.egress_bytes`)
 //! 11. DNS through the checking resolver: every answer must pass the address
 //!     policy (`egress.private_address`); the connection uses only those
 //!     answers
 //! 12. the exchange: no redirects (a 3xx is returned as is), a timeout capped
 //!     to the invocation's remaining time (`egress.timeout`), and the body
-//!     read as a stream and refused past the cap
-//!     (`egress.response_too_large`); failures are `egress.connect_failed`
+//!     read as a stream and refused past the per-response cap
+//!     (`egress.response_too_large`) or past what is left of the
+//!     received-bytes budget, headers included (`limits.egress_bytes`);
+//!     failures are `egress.connect_failed`
 //! 13. content and transfer codings are decoded, the decoded size counting
 //!     against the cap (`egress.unsupported_encoding` for what cannot be)
 //! 14. for a skill granted any secret, every response (body, header names
@@ -89,6 +95,11 @@ pub enum EgressDenial {
     RequestTooLarge { size: u64, limit: u64 },
     #[error("the response body is larger than the {0}-byte limit")]
     ResponseTooLarge(u64),
+    #[error("this invocation may {direction} at most {limit} bytes over HTTP; that budget is spent")]
+    EgressBytes {
+        direction: &'static str,
+        limit: u64,
+    },
     #[error("the request did not complete in time")]
     Timeout,
     #[error("the connection failed")]
@@ -115,6 +126,7 @@ impl EgressDenial {
             EgressDenial::BadHeader(_) => codes::EGRESS_BAD_HEADER,
             EgressDenial::RequestTooLarge { .. } => codes::EGRESS_REQUEST_TOO_LARGE,
             EgressDenial::ResponseTooLarge(_) => codes::EGRESS_RESPONSE_TOO_LARGE,
+            EgressDenial::EgressBytes { .. } => codes::EGRESS_BYTES,
             EgressDenial::Timeout => codes::EGRESS_TIMEOUT,
             EgressDenial::ConnectFailed => codes::EGRESS_CONNECT_FAILED,
             EgressDenial::UnsupportedEncoding(_) => codes::EGRESS_UNSUPPORTED_ENCODING,
@@ -159,6 +171,7 @@ pub struct EgressSession {
     grants: Arc<[Rule]>,
     max_requests: u32,
     requests: u32,
+    bytes: ByteBudget,
     deadline: Instant,
     events: Vec<EgressEvent>,
     redactor: Redactor,
@@ -179,6 +192,7 @@ impl EgressSession {
             grants,
             max_requests,
             requests: 0,
+            bytes: ByteBudget::of(&crate::config::Limits::default()),
             deadline,
             events: Vec::new(),
             redactor: Redactor::default(),
@@ -191,6 +205,18 @@ impl EgressSession {
     pub fn with_witness(mut self, witness: Option<Arc<dyn EgressWitness>>) -> Self {
         self.witness = witness;
         self
+    }
+
+    /// Bound the bytes sent and received across the invocation's requests
+    /// (`limits.egress_sent_bytes`, `limits.egress_received_bytes`).
+    pub fn with_byte_budget(mut self, limits: &crate::config::Limits) -> Self {
+        self.bytes = ByteBudget::of(limits);
+        self
+    }
+
+    /// Bytes sent and received so far.
+    pub fn bytes_used(&self) -> (u64, u64) {
+        (self.bytes.sent, self.bytes.received)
     }
 
     /// Allow the granted secrets to be injected into requests.
@@ -310,6 +336,15 @@ impl EgressSession {
             &mut headers,
             request.body.as_deref(),
         )?;
+        // The whole request, as it will leave, against what is left of the
+        // invocation's budget: nothing is sent past it.
+        let outgoing = request.url.len() as u64
+            + headers
+                .iter()
+                .map(|(n, v)| (n.len() + v.len() + 4) as u64)
+                .sum::<u64>()
+            + body_len;
+        self.bytes.send(outgoing)?;
         // On the durable record before anything leaves the host: a full
         // disk refuses the request rather than send it unrecorded.
         if let Some(witness) = &self.witness {
@@ -318,9 +353,17 @@ impl EgressSession {
                 .await
                 .map_err(EgressDenial::AuditUnavailable)?;
         }
-        let mut response = client
-            .send(method, url, &headers, request.body, self.deadline)
-            .await?;
+        let received = client
+            .send(
+                method,
+                url,
+                &headers,
+                request.body,
+                self.deadline,
+                self.bytes.left_to_receive(),
+            )
+            .await;
+        let mut response = self.bytes.receive(received)?;
         // Every response, not only those to requests that carried a secret:
         // a bound host may store a value and hand it back later.
         self.redactor.response(&mut response);
@@ -348,6 +391,85 @@ impl EgressSession {
                 "the request {e}, which a granted path prefix cannot be matched against safely"
             )),
         })
+    }
+}
+
+/// The invocation's byte budget for outbound HTTP.
+#[derive(Debug, Clone, Copy)]
+struct ByteBudget {
+    sent_max: u64,
+    received_max: u64,
+    sent: u64,
+    received: u64,
+}
+
+impl ByteBudget {
+    fn of(limits: &crate::config::Limits) -> Self {
+        ByteBudget {
+            sent_max: limits.egress_sent_bytes,
+            received_max: limits.egress_received_bytes,
+            sent: 0,
+            received: 0,
+        }
+    }
+
+    /// Count a request of `bytes` about to be sent, or refuse it. Once
+    /// the receive budget is spent nothing more is sent either: its answer
+    /// could not be returned.
+    fn send(&mut self, bytes: u64) -> Result<(), EgressDenial> {
+        if self.received >= self.received_max {
+            return Err(self.spent());
+        }
+        let after = self.sent.saturating_add(bytes);
+        if after > self.sent_max {
+            return Err(EgressDenial::EgressBytes {
+                direction: "send",
+                limit: self.sent_max,
+            });
+        }
+        self.sent = after;
+        Ok(())
+    }
+
+    fn left_to_receive(&self) -> u64 {
+        self.received_max.saturating_sub(self.received)
+    }
+
+    /// Count what a response brought in. The client stopped reading at
+    /// what was left; a response refused for the budget spends all of it,
+    /// so no later request can receive more.
+    fn receive(
+        &mut self,
+        result: Result<HttpResponse, EgressDenial>,
+    ) -> Result<HttpResponse, EgressDenial> {
+        match result {
+            Ok(response) => {
+                let bytes = response.body.len() as u64
+                    + response
+                        .headers
+                        .iter()
+                        .map(|h| (h.name.len() + h.value.len() + 4) as u64)
+                        .sum::<u64>();
+                self.received = self.received.saturating_add(bytes);
+                if self.received > self.received_max {
+                    self.received = self.received_max;
+                    return Err(self.spent());
+                }
+                Ok(response)
+            }
+            Err(EgressDenial::EgressBytes { .. }) => {
+                self.received = self.received_max;
+                Err(self.spent())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn spent(&self) -> EgressDenial {
+        EgressDenial::EgressBytes {
+            direction: "receive",
+            limit: self.received_max,
+        }
     }
 }
 

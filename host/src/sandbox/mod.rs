@@ -268,6 +268,7 @@ pub(crate) async fn call<T>(
         limits.http_requests,
         deadline,
     )
+    .with_byte_budget(limits)
     .with_secrets(grants.secrets.clone())
     .with_witness(grants.witness.clone());
     let mut store = match new_store(engine, limits, &stdio, egress) {
