@@ -66,6 +66,9 @@ pub const EGRESS_METHOD_NOT_ALLOWED: Code = "egress.method_not_allowed";
 /// allows the path (or the path cannot be matched safely: an encoded slash,
 /// a backslash, a dot segment); nothing was sent.
 pub const EGRESS_PATH_NOT_ALLOWED: Code = "egress.path_not_allowed";
+/// A trial run (`skill trial`) refuses every outbound request before DNS;
+/// the attempt was recorded for the owner's review.
+pub const EGRESS_TRIAL: Code = "egress.trial";
 /// The destination is, or resolves to, a loopback, private, link-local or other
 /// special address; nothing was sent.
 pub const EGRESS_PRIVATE_ADDRESS: Code = "egress.private_address";
@@ -301,6 +304,10 @@ pub const ALL: &[(Code, &str)] = &[
     (
         EGRESS_PATH_NOT_ALLOWED,
         "An outbound request's origin and method are granted, but no such rule allows the path (or the path cannot be matched safely: an encoded slash, a backslash, a dot segment); nothing was sent.",
+    ),
+    (
+        EGRESS_TRIAL,
+        "A trial run (`skill trial`) refuses every outbound request before DNS; the attempt was recorded for the owner's review.",
     ),
     (
         EGRESS_PRIVATE_ADDRESS,

@@ -14,6 +14,7 @@ use crate::metrics::Metrics;
 use crate::registry::{Narrowing, SkillRecord, SkillVersion};
 use crate::sandbox::Invocation;
 use crate::secrets::{MasterKey, SecretSummary};
+use crate::skill_host::Trial;
 use crate::skill_host::{Added, HostError, SkillHost, SkillInfo};
 
 /// A running host: registry, engine, checker and audit log behind one
@@ -194,6 +195,21 @@ impl Host {
         actor: &str,
     ) -> Result<SkillVersion, HostError> {
         self.inner.approve(skill, digest, narrowing, actor).await
+    }
+
+    /// Run the pending version of `skill` (the newest, or `digest`) on
+    /// `input` for review: the normal limits, no secret, and every outbound
+    /// request recorded and refused before DNS. Returns what it tried and
+    /// the smallest grant that would have allowed it; changes nothing in the
+    /// registry. Audited as `skill.trial`.
+    pub async fn trial(
+        &self,
+        skill: &str,
+        digest: Option<&ModuleDigest>,
+        input: &str,
+        actor: &str,
+    ) -> Result<Trial, HostError> {
+        self.inner.trial(skill, digest, input, actor).await
     }
 
     /// Reject the pending version of `skill` with `digest`.

@@ -144,7 +144,7 @@ pub use registry::{
 };
 pub use sandbox::{Invocation, InvokeError, LogLevel, LogRecord, LogSource, Report, Usage};
 pub use secrets::{MAX_SECRET_LEN, MasterKey, SecretSummary};
-pub use skill_host::{Added, HostError, SkillInfo};
+pub use skill_host::{Added, HostError, SkillInfo, Trial, TrialAttempt};
 
 /// For this project's tests and benches (the `internal` feature).
 #[cfg(feature = "internal")]

@@ -535,6 +535,7 @@ async fn owner_endpoints_approve_revoke_disable_and_query_the_audit_log() {
     // An invoker can do none of it.
     for path in [
         "/v1/owner/skills/word-stats/approve",
+        "/v1/owner/skills/word-stats/trial",
         "/v1/owner/skills/echo/revoke",
         "/v1/owner/skills/echo/disable",
     ] {
@@ -542,6 +543,32 @@ async fn owner_endpoints_approve_revoke_disable_and_query_the_audit_log() {
         assert_eq!((a.status, a.code()), (403, codes::AUTH_FORBIDDEN), "{path}");
     }
     assert_eq!(get("/v1/owner/audit", &t.invoker).await.status, 403);
+    // The owner can try the pending version first: it runs, and stays
+    // pending.
+    let a = post(
+        "/v1/owner/skills/word-stats/trial",
+        &t.owner,
+        r#"{"input":{"text":"one two two"}}"#,
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.body["code"].as_str()),
+        (200, Some("ok")),
+        "{}",
+        a.text
+    );
+    assert_eq!(a.body["digest"], digest.as_str());
+    assert_eq!(a.body["attempts"], serde_json::json!([]));
+    for bad in [r#"{"inputs":{}}"#, "", "{}"] {
+        let a = post("/v1/owner/skills/word-stats/trial", &t.owner, bad).await;
+        assert_eq!(
+            (a.status, a.code()),
+            (400, codes::API_BAD_REQUEST),
+            "{bad:?}"
+        );
+    }
+    let a = get("/v1/owner/pending", &t.owner).await;
+    assert_eq!(a.body["pending"][0]["name"], "word-stats");
     // Bad bodies and digests.
     let a = post(
         "/v1/owner/skills/word-stats/approve",

@@ -35,3 +35,4 @@ mod servers;
 mod skills;
 mod structure;
 mod tokens;
+mod trial;

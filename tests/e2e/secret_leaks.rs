@@ -55,7 +55,7 @@ const UNSUPPORTED_ENCODING: &str = "egress.unsupported_encoding";
 const EXFILTRATION: &str = "secret.exfiltration";
 const RESPONSE_TOO_LARGE: &str = "egress.response_too_large";
 
-fn second_api() -> &'static TestServer {
+pub fn second_api() -> &'static TestServer {
     static API: OnceLock<TestServer> = OnceLock::new();
     API.get_or_init(|| servers::start(SECOND_PORT, Some(&net().pki)))
 }

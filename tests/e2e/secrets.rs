@@ -373,11 +373,7 @@ async fn a_ciphertext_moved_to_another_row_fails_authentication() {
 fn hosts_column(hosts: &[&str]) -> String {
     let normalised: Vec<String> = hosts
         .iter()
-        .map(|h| {
-            skillhost::egress::Destination::parse(h)
-                .unwrap()
-                .to_string()
-        })
+        .map(|h| skillhost::egress::Rule::parse(h).unwrap().to_string())
         .collect();
     serde_json::to_string(&normalised).unwrap()
 }

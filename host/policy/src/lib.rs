@@ -10,7 +10,8 @@
 //! - [`request`]: what a skill may put in a request's method and headers;
 //! - [`rule`]: request rules (`GET,POST https://host/v1/`), the one path
 //!   normalisation, and prefix matching at segment boundaries;
-//! - [`grant`]: a set of rules as a grant, and which refusal a request gets.
+//! - [`grant`]: a set of rules as a grant, and which refusal a request gets;
+//! - [`draft`]: the smallest grant that allows what a trial run tried.
 //!
 //! Nothing here does I/O or holds state between calls.
 
@@ -18,6 +19,7 @@
 
 pub mod canon;
 pub mod destination;
+pub mod draft;
 pub mod grant;
 pub mod placeholder;
 pub mod request;

@@ -857,6 +857,30 @@ mod tests {
     }
 
     #[test]
+    fn every_destination_is_the_bare_origin_rule_shown_the_same_way() {
+        // Stored grants and the secrets' associated data hold destinations
+        // in this form; they must read back as the same rule.
+        for raw in [
+            "https://api.example.com",
+            "https://API.Example.COM.",
+            "http://127.0.0.1:8080/",
+            "https://[::1]:9443",
+            "https://bücher.example",
+            "https://api.example.com:443",
+            "HTTPS://api.example.com",
+        ] {
+            let d = crate::destination::Destination::parse(raw).unwrap();
+            let r = rule(raw);
+            assert_eq!(
+                (r.methods.as_ref(), r.prefix.as_ref()),
+                (None, None),
+                "{raw}"
+            );
+            assert_eq!(r.to_string(), d.to_string(), "{raw}");
+        }
+    }
+
+    #[test]
     fn a_bare_origin_allows_every_path_as_grants_always_have() {
         let bare = rule("https://api.example.com");
         for path in ["/v1/a%2Fb", "/v1//x", "/v1/..;/x", "/a|b", "/%C0%AE"] {

@@ -60,6 +60,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/skills/{name}/invoke"),
     ("GET", "/v1/owner/pending"),
     ("POST", "/v1/owner/skills/{name}/approve"),
+    ("POST", "/v1/owner/skills/{name}/trial"),
     ("POST", "/v1/owner/skills/{name}/revoke"),
     ("POST", "/v1/owner/skills/{name}/disable"),
     ("POST", "/v1/owner/skills/{name}/enable"),
@@ -148,6 +149,7 @@ fn router_with(state: AppState, mcp: crate::mcp::HttpService, mcp_state: McpStat
         .route("/v1/skills/{name}/invoke", post(skills::invoke))
         .route("/v1/owner/pending", get(owner::pending))
         .route("/v1/owner/skills/{name}/approve", post(owner::approve))
+        .route("/v1/owner/skills/{name}/trial", post(owner::trial))
         .route("/v1/owner/skills/{name}/revoke", post(owner::revoke))
         .route("/v1/owner/skills/{name}/disable", post(owner::disable))
         .route("/v1/owner/skills/{name}/enable", post(owner::enable))

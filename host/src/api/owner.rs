@@ -110,6 +110,36 @@ pub async fn approve(
     ))
 }
 
+/// Body of `trial`: the skill's input, and optionally which pending digest.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrialBody {
+    /// The skill's JSON input, as a JSON value.
+    pub input: Value,
+    pub digest: Option<String>,
+}
+
+/// `POST /v1/owner/skills/{name}/trial`: run the pending version for
+/// review with every outbound request recorded and refused before DNS;
+/// what it tried and the drafted grant come back. Changes nothing.
+pub async fn trial(
+    State(state): State<AppState>,
+    Owner(owner): Owner,
+    Path(name): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<crate::Trial>, ApiError> {
+    // The input is required: an empty body is not a trial of `null`.
+    let b: TrialBody = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::new(codes::API_BAD_REQUEST, format!("invalid request body: {e}")))?;
+    let d = b.digest.as_deref().map(digest).transpose()?;
+    Ok(Json(
+        state
+            .host
+            .trial(&name, d.as_ref(), &b.input.to_string(), &owner.name)
+            .await?,
+    ))
+}
+
 /// Body of `revoke`: optionally, which approved digest.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

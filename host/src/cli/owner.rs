@@ -25,6 +25,22 @@ pub enum SkillCommand {
     },
     /// Approve the pending version with this exact digest.
     Approve(ApproveArgs),
+    /// Run a pending version for review: under the normal limits, with no
+    /// secret and every outbound request recorded and refused before DNS.
+    /// Prints what it tried and the smallest grant that would have allowed
+    /// it, as --http rules for `skill approve`. Changes nothing.
+    Trial {
+        name: String,
+        /// The skill's input: inline JSON, @FILE, or - for stdin.
+        #[arg(long)]
+        input: String,
+        /// Which pending version [default: the newest].
+        #[arg(long, value_name = "sha256:HEX")]
+        digest: Option<String>,
+        /// Print the trial as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Reject the pending version with this exact digest.
     Reject {
         name: String,
@@ -206,6 +222,24 @@ fn run_inner(ctx: &Context, cmd: SkillCommand) -> Result<(), ExitCode> {
                     v.declared.version.escape_debug(),
                     v.digest
                 );
+            }
+        }
+        SkillCommand::Trial {
+            name,
+            input,
+            digest: raw,
+            json,
+        } => {
+            let d = raw.as_deref().map(digest).transpose()?;
+            let input = super::input::read(&input, ctx.config.limits.input_bytes)
+                .map_err(|e| fail(&e.to_json()))?;
+            let t = rt
+                .block_on(host.trial(&name, d.as_ref(), &input, who))
+                .map_err(|e| fail(&e.to_json()))?;
+            if json {
+                print_json(&t);
+            } else {
+                out!("{}", print::trial(&t));
             }
         }
         SkillCommand::Reject { name, digest: raw } => {

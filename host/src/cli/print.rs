@@ -6,7 +6,7 @@ use std::io::Write as _;
 
 use skillhost::LogRecord;
 use skillhost::review_destination;
-use skillhost::{Permissions, SkillRecord, SkillVersion};
+use skillhost::{Permissions, SkillRecord, SkillVersion, Trial};
 
 /// Log records on stderr, one per line, control characters escaped so a
 /// skill cannot forge terminal output.
@@ -94,6 +94,64 @@ pub fn review(v: &SkillVersion) -> String {
             let _ = writeln!(out, "output schema: (none)");
         }
     }
+    out
+}
+
+/// A trial run for the owner: what the skill tried, and the grant to pass
+/// to `skill approve` for exactly that.
+pub fn trial(t: &Trial) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "trial of {} {}: {}", t.skill, t.digest, t.code);
+    if let Some(error) = &t.error {
+        let message = error["message"].as_str().unwrap_or_default();
+        let _ = writeln!(out, "  {}", message.escape_debug());
+    }
+    if t.attempts.is_empty() {
+        let _ = writeln!(out, "attempts: none");
+    } else {
+        let _ = writeln!(out, "attempts (each refused before DNS; nothing was sent):");
+        for a in &t.attempts {
+            let note = if a.code != skillhost::codes::EGRESS_TRIAL {
+                format!("  [{}]", a.code)
+            } else if !a.requested {
+                "  [not requested by the skill: no grant can allow it]".to_string()
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                out,
+                "  {} {}{}{note}",
+                a.method.escape_debug(),
+                a.destination,
+                a.path.escape_debug()
+            );
+        }
+    }
+    for w in &t.warnings {
+        let _ = writeln!(out, "warning: {}", w.escape_debug());
+    }
+    let flags: Vec<String> = if t.drafted.is_empty() {
+        vec!["--no-http".to_string()]
+    } else {
+        t.drafted
+            .iter()
+            .map(|r| format!("--http '{}'", r.replace('\'', "'\\''")))
+            .collect()
+    };
+    let _ = writeln!(out, "drafted grant:");
+    for r in &t.drafted {
+        let _ = writeln!(out, "  {r}");
+    }
+    if t.drafted.is_empty() {
+        let _ = writeln!(out, "  (no HTTP)");
+    }
+    let _ = writeln!(
+        out,
+        "approve with: skillhost skill approve {} --digest {} {}",
+        t.skill,
+        t.digest,
+        flags.join(" ")
+    );
     out
 }
 

@@ -20,9 +20,9 @@
 //!    `identity`
 //! 10. secret placeholders in header values are checked (granted, set,
 //!     allowed by one of the secret's own rules for this https request) and
-//!     substituted (`secret.*`)
-//! 10b. the whole request (URL, headers, body) against what is left of the
-//!     invocation's sent-bytes budget, and a spent received-bytes budget
+//!     substituted (`secret.*`); then the whole request (URL, headers,
+//!     body) is checked against what is left of the invocation's sent-bytes
+//!     budget, and refused once the received-bytes budget is spent
 //!     (`limits.egress_bytes`)
 //! 11. DNS through the checking resolver: every answer must pass the address
 //!     policy (`egress.private_address`); the connection uses only those
@@ -53,7 +53,7 @@ use std::time::Instant;
 use serde::Serialize;
 use url::Url;
 
-pub use crate::destination::{Destination, Scheme, TargetHost};
+pub use crate::destination::TargetHost;
 pub use skillhost_policy::rule::Rule;
 use skillhost_policy::grant::{self, Attempt, GrantRefusal};
 pub use client::EgressClient;
@@ -87,6 +87,8 @@ pub enum EgressDenial {
     MethodNotAllowed(String),
     #[error("{0}")]
     PathNotAllowed(String),
+    #[error("this is a trial run: every request is recorded and refused before DNS")]
+    Trial,
     #[error("the destination resolves to an address that is not allowed")]
     PrivateAddress,
     #[error("{0}")]
@@ -122,6 +124,7 @@ impl EgressDenial {
             EgressDenial::PortNotAllowed(_) => codes::EGRESS_PORT_NOT_ALLOWED,
             EgressDenial::MethodNotAllowed(_) => codes::EGRESS_METHOD_NOT_ALLOWED,
             EgressDenial::PathNotAllowed(_) => codes::EGRESS_PATH_NOT_ALLOWED,
+            EgressDenial::Trial => codes::EGRESS_TRIAL,
             EgressDenial::PrivateAddress => codes::EGRESS_PRIVATE_ADDRESS,
             EgressDenial::BadHeader(_) => codes::EGRESS_BAD_HEADER,
             EgressDenial::RequestTooLarge { .. } => codes::EGRESS_REQUEST_TOO_LARGE,
@@ -151,6 +154,10 @@ pub struct EgressEvent {
     /// Names of the secrets injected into this request.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<String>,
+    /// In a trial run only: the request's path, normalised when it can be
+    /// (`Url::path` otherwise); never the query.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// Puts an egress attempt on the durable record before it is sent.
@@ -173,6 +180,9 @@ pub struct EgressSession {
     requests: u32,
     bytes: ByteBudget,
     deadline: Instant,
+    /// A trial run: every request is recorded and refused at the grant
+    /// check, before secrets and DNS.
+    trial: bool,
     events: Vec<EgressEvent>,
     redactor: Redactor,
     witness: Option<Arc<dyn EgressWitness>>,
@@ -194,6 +204,7 @@ impl EgressSession {
             requests: 0,
             bytes: ByteBudget::of(&crate::config::Limits::default()),
             deadline,
+            trial: false,
             events: Vec::new(),
             redactor: Redactor::default(),
             witness: None,
@@ -207,16 +218,19 @@ impl EgressSession {
         self
     }
 
+    /// Make this a trial run's session: each request that gets as far as
+    /// the grant check is recorded with its path and refused there
+    /// (`egress.trial`), so nothing is resolved, substituted or sent.
+    pub fn trial_only(mut self, trial: bool) -> Self {
+        self.trial = trial;
+        self
+    }
+
     /// Bound the bytes sent and received across the invocation's requests
     /// (`limits.egress_sent_bytes`, `limits.egress_received_bytes`).
     pub fn with_byte_budget(mut self, limits: &crate::config::Limits) -> Self {
         self.bytes = ByteBudget::of(limits);
         self
-    }
-
-    /// Bytes sent and received so far.
-    pub fn bytes_used(&self) -> (u64, u64) {
-        (self.bytes.sent, self.bytes.received)
     }
 
     /// Allow the granted secrets to be injected into requests.
@@ -252,8 +266,9 @@ impl EgressSession {
         let method = request.method.clone();
         let mut destination = String::new();
         let mut injected = Vec::new();
+        let mut path = None;
         let result = self
-            .fetch_checked(request, &mut destination, &mut injected)
+            .fetch_checked(request, &mut destination, &mut injected, &mut path)
             .await;
         self.events.push(EgressEvent {
             method: method.chars().take(16).collect(),
@@ -263,6 +278,7 @@ impl EgressSession {
             response_bytes: result.as_ref().map_or(0, |r| r.body.len() as u64),
             duration_ms: started.elapsed().as_millis() as u64,
             secrets: injected,
+            path,
         });
         result
     }
@@ -272,6 +288,7 @@ impl EgressSession {
         request: HttpRequest,
         destination: &mut String,
         injected: &mut Vec<String>,
+        trial_path: &mut Option<String>,
     ) -> Result<HttpResponse, EgressDenial> {
         if self.requests >= self.max_requests {
             return Err(EgressDenial::TooManyRequests(self.max_requests));
@@ -294,6 +311,13 @@ impl EgressSession {
             method: &method,
             path: url.path(),
         };
+        if self.trial {
+            *trial_path = Some(
+                skillhost_policy::rule::normalize_path(url.path())
+                    .unwrap_or_else(|_| url.path().to_string()),
+            );
+            return Err(EgressDenial::Trial);
+        }
         self.check_grant(attempt)?;
         let client = self
             .client

@@ -442,6 +442,7 @@ impl LoadedSkill {
             destinations,
             secrets,
             witness,
+            trial: false,
         }
     }
 

@@ -208,6 +208,9 @@ pub struct EgressGrants {
     pub secrets: Arc<SecretGrants>,
     /// Records each attempt before it is sent.
     pub witness: Option<Arc<dyn crate::egress::EgressWitness>>,
+    /// A trial run: every request is recorded and refused before DNS
+    /// (`egress.trial`).
+    pub trial: bool,
 }
 
 /// WASI as a skill sees it: captured stdout and stderr, coarse clocks, and
@@ -269,6 +272,7 @@ pub(crate) async fn call<T>(
         deadline,
     )
     .with_byte_budget(limits)
+    .trial_only(grants.trial)
     .with_secrets(grants.secrets.clone())
     .with_witness(grants.witness.clone());
     let mut store = match new_store(engine, limits, &stdio, egress) {

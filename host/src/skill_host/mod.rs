@@ -30,7 +30,10 @@ mod credentials;
 mod invoke;
 mod owner;
 mod repeats;
+mod trial;
 mod view;
+
+pub use trial::{Trial, TrialAttempt};
 
 use view::{CounterCache, ReadySkill, RunnableView};
 

@@ -1,10 +1,12 @@
 //! Property: the rule parser and the path normaliser never panic; a rule
 //! accepted is shown in ASCII and parses back to itself; a normalised path
 //! normalises to itself; and a path is allowed under a rule's prefix only
-//! if it starts with that prefix. Input: a rule, then `\n`, then a path.
+//! if it starts with that prefix; every destination is the bare-origin
+//! rule shown the same way. Input: a rule, then `\n`, then a path.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use skillhost_policy::destination::Destination;
 use skillhost_policy::rule::{Rule, normalize_path};
 
 fuzz_target!(|data: &[u8]| {
@@ -17,6 +19,14 @@ fuzz_target!(|data: &[u8]| {
             assert!(n.is_ascii() && n.starts_with('/'), "{raw:?} -> {n:?}");
             assert_eq!(normalize_path(&n).as_ref(), Ok(&n), "{raw:?}");
         }
+    }
+    // Every destination an earlier release accepted is a bare-origin rule
+    // shown exactly as that release showed it: stored grants and the
+    // secrets' associated data keep their meaning.
+    if let Ok(d) = Destination::parse(rule_text) {
+        let r = Rule::parse(rule_text).expect("a destination is a rule");
+        assert_eq!((r.methods.as_ref(), r.prefix.as_ref()), (None, None), "{rule_text:?}");
+        assert_eq!(r.to_string(), d.to_string(), "{rule_text:?}");
     }
     let Ok(rule) = Rule::parse(rule_text) else {
         return;
@@ -34,9 +44,11 @@ fuzz_target!(|data: &[u8]| {
         assert!(n.starts_with(prefix), "{n:?} allowed under {shown}");
     }
     // A request to the rule's own origin with that path: never a panic, and
-    // whatever is allowed was normalised under the prefix.
+    // whatever a prefix rule allows was normalised under the prefix (a
+    // bare origin allows every path, normalisable or not).
     if let Ok(url) = url::Url::parse(&format!("{}{}", rule.origin, path))
         && rule.check("GET", &url).is_ok()
+        && rule.prefix.is_some()
     {
         let n = normalize_path(url.path()).expect("checked path normalises");
         assert!(rule.allows_path(&n));
