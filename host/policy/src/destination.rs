@@ -94,12 +94,22 @@ impl Destination {
             .split_once("://")
             .map(|(_, rest)| rest)
             .unwrap_or_default();
+        // The URL parser also drops tabs, newlines and leading or trailing
+        // control characters: none of them belongs in a grant.
         if after_scheme.is_empty()
             || after_scheme.starts_with('/')
             || raw.contains('\\')
-            || raw.trim() != raw
+            || raw.chars().any(|c| c.is_whitespace() || c.is_control())
         {
             return Err(bad("is not written as scheme://host"));
+        }
+        // Nothing after the authority but one optional `/`, as written: the
+        // parser would resolve `/..` or `/./` to `/` and hide it.
+        if after_scheme
+            .find('/')
+            .is_some_and(|i| &after_scheme[i..] != "/")
+        {
+            return Err(bad("has a path, query or fragment"));
         }
         let url = Url::parse(raw).map_err(|e| bad(&format!("is not a URL ({e})")))?;
         let scheme = scheme_of(&url).ok_or_else(|| bad("does not use http or https"))?;
@@ -164,6 +174,12 @@ mod tests {
             "https://example..com",
             "https://.",
             "https://example.com:99999",
+            "http://K:\0\0",
+            "https://2/..",
+            "https://example.com/./",
+            "https://example.com//",
+            "https://exa\tmple.com",
+            "https://example.com\n",
         ] {
             assert!(Destination::parse(bad).is_err(), "{bad} was accepted");
         }
