@@ -72,7 +72,7 @@ pub const EGRESS_TRIAL: Code = "egress.trial";
 /// The destination is, or resolves to, a loopback, private, link-local or other
 /// special address; nothing was sent.
 pub const EGRESS_PRIVATE_ADDRESS: Code = "egress.private_address";
-/// An outbound request set a forbidden header (Host, hop-by-hop, proxy), a
+/// An outbound request set a forbidden header (Host, hop-by-hop, proxy, a method or URL override), a
 /// control character (CR, LF, NUL or any other but tab) in a name or value, or
 /// too many or too large headers; nothing was sent.
 pub const EGRESS_BAD_HEADER: Code = "egress.bad_header";
@@ -315,7 +315,7 @@ pub const ALL: &[(Code, &str)] = &[
     ),
     (
         EGRESS_BAD_HEADER,
-        "An outbound request set a forbidden header (Host, hop-by-hop, proxy), a control character (CR, LF, NUL or any other but tab) in a name or value, or too many or too large headers; nothing was sent.",
+        "An outbound request set a forbidden header (Host, hop-by-hop, proxy, a method or URL override), a control character (CR, LF, NUL or any other but tab) in a name or value, or too many or too large headers; nothing was sent.",
     ),
     (
         EGRESS_REQUEST_TOO_LARGE,

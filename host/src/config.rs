@@ -28,8 +28,10 @@ pub struct Limits {
     /// Outbound HTTP requests per invocation.
     pub http_requests: u32,
     /// Bytes one invocation may send over HTTP, across all its requests:
-    /// URL, header names and values (after secrets are substituted) and
-    /// bodies. A request that would pass it is refused before it is sent
+    /// method, URL (as sent, percent-encoded), header names and values and
+    /// bodies, each secret placeholder counted as the longest value a
+    /// secret may have (4096 bytes), so a refusal never depends on a
+    /// secret's length. A request that would pass it is refused before it is sent
     /// (`limits.egress_bytes`).
     pub egress_sent_bytes: u64,
     /// Bytes one invocation may receive over HTTP, across all its requests:

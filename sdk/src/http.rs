@@ -98,6 +98,9 @@ pub enum HttpErrorKind {
     /// `limits.egress_bytes`: this invocation's budget of bytes sent or
     /// received over HTTP is spent.
     EgressBytes,
+    /// `egress.trial`: a trial run for the owner's review; every request is
+    /// recorded and refused.
+    Trial,
     /// `egress.timeout`.
     Timeout,
     /// `egress.connect_failed`: DNS, TCP or TLS failed.
@@ -128,6 +131,7 @@ impl HttpError {
             "egress.response_too_large" => HttpErrorKind::ResponseTooLarge,
             "egress.too_many_requests" => HttpErrorKind::TooManyRequests,
             "limits.egress_bytes" => HttpErrorKind::EgressBytes,
+            "egress.trial" => HttpErrorKind::Trial,
             "egress.timeout" => HttpErrorKind::Timeout,
             "egress.connect_failed" => HttpErrorKind::ConnectFailed,
             "http.status" => HttpErrorKind::Status,

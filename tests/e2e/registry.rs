@@ -288,14 +288,19 @@ async fn a_deleted_module_is_reported_and_the_registry_is_unchanged() {
         .unwrap();
     let before = host.show("echo").unwrap();
     std::fs::remove_file(module_file(dir.path(), &digest)).unwrap();
+    // The host that added it keeps the component it compiled from the
+    // bytes it hashed; a host that must load it finds the file gone.
+    assert_eq!(invoke_code(&host, "echo").await, codes::OK);
+    let fresh = self::host(dir.path()).await;
     assert_eq!(
-        invoke_code(&host, "echo").await,
+        invoke_code(&fresh, "echo").await,
         codes::SKILL_MODULE_MISSING
     );
-    assert_eq!(host.show("echo").unwrap(), before);
+    assert_eq!(fresh.show("echo").unwrap(), before);
     // Re-adding the same bytes restores the file; the approval still holds.
-    host.add(&skill_bytes("echo"), OWNER).await.unwrap();
-    assert_eq!(invoke_code(&host, "echo").await, codes::OK);
+    fresh.add(&skill_bytes("echo"), OWNER).await.unwrap();
+    let again = self::host(dir.path()).await;
+    assert_eq!(invoke_code(&again, "echo").await, codes::OK);
 }
 
 #[tokio::test]

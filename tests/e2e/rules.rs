@@ -73,7 +73,10 @@ async fn the_path_and_method_attack_table_from_inside_the_sandbox() {
         ("GET", "/v1/issues/%C3%A9", ok("GET")),
         ("GET", "/v1/issues/é", ok("GET")),
         ("GET", "/v1/issues/7;x=1", ok("GET")),
-        ("GET", "/v1/issues/%252e%252e/admin", ok("GET")),
+        ("GET", "/v1/issues/%252e%252e/admin", path),
+        ("GET", "/v1/issues/%25%32e%25%32e/admin", path),
+        ("GET", "/v1/issues/%EF%BC%8E%EF%BC%8E/admin", path),
+        ("GET", "/v1/issues/a%EF%BC%8Fb", path),
         // The URL parser resolves these before the rule sees the path;
         // what is checked is what is sent.
         ("GET", "/v1/./issues/7", ok("GET")),
@@ -231,6 +234,44 @@ fn decode_unreserved(path: &str) -> String {
         }
     }
     out
+}
+
+#[tokio::test]
+async fn method_and_url_override_headers_never_leave() {
+    let port = net().plain.port();
+    for (i, name) in [
+        "X-HTTP-Method-Override",
+        "x-http-method",
+        "X-Method-Override",
+        "X-Original-Method",
+        "X-Original-URL",
+        "X-Rewrite-URL",
+        "X-Override-URL",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let marker = format!("m=rule-override-{i}");
+        let value = if name.to_ascii_lowercase().contains("url") {
+            "/admin"
+        } else {
+            "DELETE"
+        };
+        let out = probe(
+            &grant(port),
+            json!({
+                "url": format!("http://api.test:{port}/v1/comments?{marker}"),
+                "method": "POST",
+                "headers": [[name, value]],
+            }),
+        )
+        .await;
+        assert_refused(&out, codes::EGRESS_BAD_HEADER);
+        assert!(
+            servers::request_lines_containing(&marker).is_empty(),
+            "{name}"
+        );
+    }
 }
 
 fn sep(url: &str) -> &'static str {

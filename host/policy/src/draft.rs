@@ -4,17 +4,19 @@
 //! Each attempt is matched to the first requested rule that allows it (a
 //! grant can only narrow a request, so an attempt no requested rule allows
 //! cannot be granted at all, and is reported instead). The attempts under
-//! one requested rule become one drafted rule: exactly their methods, and
-//! the longest path prefix, at a segment boundary, that covers all their
-//! paths:
+//! one requested rule with one method get the longest path prefix, at a
+//! segment boundary, that covers all their paths (and methods that end up
+//! with the same prefix share one rule):
 //!
 //! - one path, or all the same: that path (`/v1/items` allows `/v1/items`
 //!   and what is under `/v1/items/`);
 //! - otherwise their common leading segments, without a trailing `/` when
 //!   one of the paths is exactly that prefix, with one otherwise
 //!   (`/v1/items/7` and `/v1/items/8` give `/v1/items/`);
-//! - nothing in common, or a path that cannot be normalised: no prefix
-//!   (every path), and for the latter a warning.
+//! - nothing in common: one rule per path;
+//! - a path that cannot be normalised: no prefix (every path), and a
+//!   warning; a path with a `*`, which no rule can hold: the prefix up to
+//!   the segment before it.
 //!
 //! A drafted rule always narrows the requested rule it came from; should
 //! the prefix arithmetic ever say otherwise, the requested rule itself is
@@ -60,45 +62,45 @@ pub struct Draft {
 /// Draft the grant for `tried` out of `requested`.
 pub fn draft(requested: &[Rule], tried: &[Tried]) -> Draft {
     let mut out = Draft::default();
-    // Attempts grouped by the index of the requested rule that allows them.
-    let mut groups: Vec<(usize, Vec<&Tried>)> = Vec::new();
+    // Attempts grouped by the requested rule that allows them (its index)
+    // and their method: a method is granted only where it was used.
+    let mut groups: Vec<((usize, http::Method), Vec<&Tried>)> = Vec::new();
     for t in tried {
         let by = requested
             .iter()
             .position(|r| grant::check(std::slice::from_ref(r), t.attempt()).is_ok());
-        match by {
-            Some(i) => match groups.iter_mut().find(|(k, _)| *k == i) {
-                Some((_, list)) => list.push(t),
-                None => groups.push((i, vec![t])),
-            },
-            None => {
-                let origin = Destination {
-                    scheme: t.scheme,
-                    host: t.host.clone(),
-                    port: t.port,
-                };
-                let warning = format!(
-                    "{} {origin}{} is not within anything the skill requested; no grant can allow it",
-                    t.method, t.path
-                );
-                if !out.warnings.contains(&warning) {
-                    out.warnings.push(warning);
-                }
+        let Some(i) = by else {
+            let origin = Destination {
+                scheme: t.scheme,
+                host: t.host.clone(),
+                port: t.port,
+            };
+            let warning = format!(
+                "{} {origin}{} is not within anything the skill requested; no grant can allow it",
+                t.method, t.path
+            );
+            if !out.warnings.contains(&warning) {
+                out.warnings.push(warning);
             }
+            continue;
+        };
+        let key = (i, t.method.clone());
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, list)) => list.push(t),
+            None => groups.push((key, vec![t])),
         }
     }
-    for (i, list) in groups {
+    // (requested rule, prefix) -> methods, in order of first use.
+    let mut drafted: Vec<(usize, Option<String>, Vec<http::Method>)> = Vec::new();
+    for ((i, method), list) in groups {
         let from = &requested[i];
-        let methods: Vec<http::Method> = METHODS
-            .iter()
-            .filter(|m| list.iter().any(|t| t.method.as_str() == **m))
-            .filter_map(|m| http::Method::from_bytes(m.as_bytes()).ok())
-            .collect();
         let mut paths = Vec::new();
+        let mut unmatchable = false;
         for t in &list {
             match normalize_path(&t.path) {
-                Ok(p) => paths.push(p),
+                Ok(p) => paths.push(grantable(p)),
                 Err(e) => {
+                    unmatchable = true;
                     out.warnings.push(format!(
                         "{} {}{}: the path {e}, so only a rule without a path prefix allows it",
                         t.method, from.origin, t.path
@@ -106,11 +108,32 @@ pub fn draft(requested: &[Rule], tried: &[Tried]) -> Draft {
                 }
             }
         }
-        let prefix = if paths.len() < list.len() {
-            None
+        paths.sort();
+        paths.dedup();
+        let prefixes: Vec<Option<String>> = if unmatchable {
+            vec![None]
         } else {
-            common_prefix(&paths)
+            match common_prefix(&paths) {
+                // Nothing in common: one rule per path is smaller than the
+                // whole origin.
+                None if paths.len() > 1 => paths.iter().map(|p| Some(p.clone())).collect(),
+                common => vec![common],
+            }
         };
+        for prefix in prefixes {
+            match drafted.iter_mut().find(|(k, p, _)| *k == i && *p == prefix) {
+                Some((_, _, methods)) => methods.push(method.clone()),
+                None => drafted.push((i, prefix, vec![method.clone()])),
+            }
+        }
+    }
+    for (i, prefix, methods) in drafted {
+        let from = &requested[i];
+        let methods = METHODS
+            .iter()
+            .filter(|m| methods.iter().any(|x| x.as_str() == **m))
+            .filter_map(|m| http::Method::from_bytes(m.as_bytes()).ok())
+            .collect();
         let rule = Rule {
             methods: Some(methods),
             origin: from.origin.clone(),
@@ -126,6 +149,15 @@ pub fn draft(requested: &[Rule], tried: &[Tried]) -> Draft {
         }
     }
     out
+}
+
+/// A normalised path a rule can name: a rule never holds `*`, so a path
+/// with one is cut back to the segment boundary before it.
+fn grantable(path: String) -> String {
+    match path.find('*') {
+        Some(star) => path[..=path[..star].rfind('/').unwrap_or(0)].to_string(),
+        None => path,
+    }
 }
 
 /// The longest prefix at a segment boundary that allows every one of
@@ -200,7 +232,8 @@ mod tests {
         assert_eq!(
             shown(&d),
             [
-                "GET,POST https://api.example.com:443/v1/items/",
+                "GET https://api.example.com:443/v1/items/",
+                "POST https://api.example.com:443/v1/items/9",
                 "GET https://cdn.example.com:443/img/logo.png"
             ]
         );
@@ -210,6 +243,42 @@ mod tests {
         for r in &d.rules {
             assert!(requested.iter().any(|q| r.narrows(q)), "{r}");
         }
+    }
+
+    #[test]
+    fn methods_are_granted_only_where_they_were_used() {
+        let requested = rules(&["https://api.example.com"]);
+        let d = draft(
+            &requested,
+            &[
+                tried("GET", "https://api.example.com/status"),
+                tried("DELETE", "https://api.example.com/v1/drafts/1"),
+                tried("GET", "https://api.example.com/v1/drafts/1"),
+                tried("GET", "https://api.example.com/v1/files/*"),
+            ],
+        );
+        assert_eq!(
+            shown(&d),
+            [
+                "GET https://api.example.com:443/status",
+                "GET,DELETE https://api.example.com:443/v1/drafts/1",
+                "GET https://api.example.com:443/v1/files/",
+            ]
+        );
+        // Every drafted rule parses back (approve takes it) and narrows.
+        for r in &d.rules {
+            assert_eq!(Rule::parse(&r.to_string()).as_ref(), Ok(r));
+            assert!(r.narrows(&requested[0]), "{r}");
+        }
+        // The same method on the same paths merges.
+        let d = draft(
+            &requested,
+            &[
+                tried("GET", "https://api.example.com/v1/a"),
+                tried("POST", "https://api.example.com/v1/a"),
+            ],
+        );
+        assert_eq!(shown(&d), ["GET,POST https://api.example.com:443/v1/a"]);
     }
 
     #[test]

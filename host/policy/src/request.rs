@@ -8,7 +8,9 @@
 pub const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 /// Headers a skill may never set: the destination (`host`), framing
-/// (`content-length`, `transfer-encoding`), hop-by-hop and proxy headers.
+/// (`content-length`, `transfer-encoding`), hop-by-hop and proxy headers,
+/// and the method and URL overrides common frameworks honour, which would
+/// carry a request past a rule's methods or path prefix.
 pub const FORBIDDEN_HEADERS: &[&str] = &[
     "host",
     "content-length",
@@ -26,6 +28,13 @@ pub const FORBIDDEN_HEADERS: &[&str] = &[
     "x-forwarded-for",
     "x-forwarded-host",
     "x-forwarded-proto",
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+    "x-original-method",
+    "x-original-url",
+    "x-rewrite-url",
+    "x-override-url",
 ];
 
 /// Most headers in one request.

@@ -37,12 +37,17 @@
 //! - Percent-escapes: a `%` must be followed by two hex digits (either
 //!   case). An escape of an unreserved character (ALPHA / DIGIT / `-` /
 //!   `.` / `_` / `~`) is decoded; every other escape is kept, with
-//!   upper-case hex. Nothing is decoded twice (`%252E` stays `%252E`).
-//! - Refused escapes: an encoded slash `%2F`, an encoded backslash `%5C`,
+//!   upper-case hex. Nothing is decoded twice.
+//! - Refused escapes: a double encoding (`%25` followed by two hex digits,
+//!   such as `%252e`, which a server that decodes twice reads as `.`), an
+//!   encoded slash `%2F`, an encoded backslash `%5C`,
 //!   an encoded control character (`%00`–`%1F`, `%7F`, and the UTF-8 of
 //!   U+0080–U+009F), and escapes of bytes ≥ 0x80 that are not valid UTF-8
 //!   (overlong forms such as `%C0%AE`, `%C0%AF`, `%E0%80%AE`, surrogates,
-//!   truncated sequences).
+//!   truncated sequences), and escapes of characters that Unicode
+//!   compatibility normalisation (NFKC) turns into `.`, `/` or `\` (the
+//!   fullwidth `．` `／` `＼`, `․` `‥` `…`, `﹒`, `∕` `⁄`, `﹨` and kin), which a
+//!   server that normalises reads as a dot segment or a separator.
 //! - Segments: an empty segment (`//`) is refused anywhere except that the
 //!   path may end with `/`. A dot segment is refused after decoding: a
 //!   segment made only of dots (`.`, `..`, `...`, so `%2e%2e`, `%2E`,
@@ -87,6 +92,11 @@ pub enum PathError {
     EmptySegment,
     /// A `.` or `..` segment (also escaped, or with a `;` parameter).
     DotSegment,
+    /// `%25` followed by two hex digits: an escape of an escape.
+    DoubleEncoded,
+    /// An escaped character that compatibility normalisation turns into a
+    /// dot or a separator.
+    LookalikeSeparator,
 }
 
 impl fmt::Display for PathError {
@@ -112,6 +122,12 @@ impl fmt::Display for PathError {
             ),
             PathError::EmptySegment => f.write_str("path has an empty segment (//)"),
             PathError::DotSegment => f.write_str("path has a . or .. segment"),
+            PathError::DoubleEncoded => {
+                f.write_str("path has a double percent-encoding (%25 and two hex digits)")
+            }
+            PathError::LookalikeSeparator => f.write_str(
+                "path has an escaped character that reads as a dot or a slash once normalised",
+            ),
         }
     }
 }
@@ -294,6 +310,17 @@ impl Rule {
         })
     }
 
+    /// A rule as the registry stores it, also from an earlier release.
+    /// Those stored a requested destination in the skill's own spelling,
+    /// checked by a parser that let the URL parser resolve a trailing `/.`,
+    /// `/..` or `/%2e/` to `/`; such a text still means the bare origin it
+    /// was approved as, so an approval holds without a new review. Anything
+    /// else is [`Rule::parse`]. (New manifests and grants are always read
+    /// with [`Rule::parse`].)
+    pub fn parse_stored(raw: &str) -> Result<Self, RuleError> {
+        Rule::parse(raw).or_else(|e| legacy_origin(raw).ok_or(e))
+    }
+
     /// Whether the rule allows `method`: exactly a member of the rule's
     /// methods, or of [`METHODS`] for a rule without methods.
     pub fn allows_method(&self, method: &http::Method) -> bool {
@@ -367,6 +394,44 @@ impl Rule {
         };
         methods_ok && prefix_ok
     }
+}
+
+/// Characters NFKC maps to `.`, `/` or `\` (or to runs of dots), and the
+/// common visual lookalikes of those.
+const LOOKALIKE_SEPARATORS: &[char] = &[
+    '\u{2024}', '\u{2025}', '\u{2026}', '\u{FE52}', '\u{FF0E}', '\u{3002}', '\u{FF61}', '\u{2215}',
+    '\u{2044}', '\u{FF0F}', '\u{29F8}', '\u{FE68}', '\u{FF3C}', '\u{2216}', '\u{29F5}', '\u{29F9}',
+];
+
+/// The bare origin an earlier release read `raw` as, if it did.
+fn legacy_origin(raw: &str) -> Option<Rule> {
+    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) || raw.contains(['*', '\\']) {
+        return None;
+    }
+    let after_scheme = raw.split_once("://")?.1;
+    if after_scheme.is_empty() || after_scheme.starts_with('/') {
+        return None;
+    }
+    let url = Url::parse(raw).ok()?;
+    if !url.username().is_empty()
+        || url.password().is_some()
+        || url.path() != "/"
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return None;
+    }
+    // Through the origin alone: the one parser decides the rest.
+    let origin = format!("{}://{}", url.scheme(), url.host_str()?);
+    let origin = match url.port() {
+        Some(port) => format!("{origin}:{port}"),
+        None => origin,
+    };
+    Some(Rule {
+        methods: None,
+        origin: Destination::parse(&origin).ok()?,
+        prefix: None,
+    })
 }
 
 fn is_unreserved(b: u8) -> bool {
@@ -459,9 +524,19 @@ pub fn normalize_path(raw: &str) -> Result<String, PathError> {
         if text.chars().any(char::is_control) {
             return Err(PathError::EncodedControl);
         }
+        if text.chars().any(|c| LOOKALIKE_SEPARATORS.contains(&c)) {
+            return Err(PathError::LookalikeSeparator);
+        }
         for e in run {
             push_escape(&mut out, e);
         }
+    }
+    // An escape of `%` followed by two hex digits, however spelled
+    // (`%252e`, `%25%32e`): checked on the output, which is what a server
+    // would decode.
+    let o = out.as_bytes();
+    if (0..o.len()).any(|k| o[k..].starts_with(b"%25") && escaped(o, k + 2).is_ok()) {
+        return Err(PathError::DoubleEncoded);
     }
     let segments: Vec<&str> = out[1..].split('/').collect();
     for (k, segment) in segments.iter().enumerate() {
@@ -537,7 +612,6 @@ mod tests {
                 "https://a.example:443/v1;x=1/y",
             ),
             ("https://a.example/a/b/c/", "https://a.example:443/a/b/c/"),
-            ("https://a.example/%252e/", "https://a.example:443/%252e/"),
         ] {
             let r = rule(raw);
             assert_eq!(r.to_string(), shown, "{raw}");
@@ -697,7 +771,17 @@ mod tests {
             ("", "/v1/issues/", Invalid(NotAbsolute)),
             ("/v1/issues/%zz", "/v1/issues/", Invalid(BadEscape)),
             ("/v1/issues/%4", "/v1/issues/", Invalid(BadEscape)),
-            ("/v1/%252e%252e/admin", "/v1/", Allowed),
+            ("/v1/%252e%252e/admin", "/v1/", Invalid(DoubleEncoded)),
+            ("/v1/%25zz/x", "/v1/", Allowed),
+            ("/v1/%25%32e%25%32e/admin", "/v1/", Invalid(DoubleEncoded)),
+            (
+                "/v1/%EF%BC%8E%EF%BC%8E/admin",
+                "/v1/",
+                Invalid(LookalikeSeparator),
+            ),
+            ("/v1/%E2%80%A5/admin", "/v1/", Invalid(LookalikeSeparator)),
+            ("/v1/a%EF%BC%8Fb", "/v1/", Invalid(LookalikeSeparator)),
+            ("/v1/%EF%BC%BCadmin", "/v1/", Invalid(LookalikeSeparator)),
             ("/v1/issues", "/v1/issues", Allowed),
             ("/v1/issues/", "/v1/issues", Allowed),
             ("/v1/issues/7", "/v1/issues", Allowed),
@@ -739,7 +823,7 @@ mod tests {
             ("/a/%c3%a9", "/a/%C3%A9"),
             ("/%41%5a%30%2D%5F%2e%2ex", "/AZ0-_..x"),
             ("/a%20b/", "/a%20b/"),
-            ("/%252F", "/%252F"),
+            ("/%25zz", "/%25zz"),
             ("/a/;b=c:d@e!$&'()*+,", "/a/;b=c:d@e!$&'()*+,"),
         ] {
             assert_eq!(normalize_path(raw).as_deref(), Ok(normal), "{raw}");
@@ -877,6 +961,46 @@ mod tests {
                 "{raw}"
             );
             assert_eq!(r.to_string(), d.to_string(), "{raw}");
+        }
+    }
+
+    #[test]
+    fn grants_stored_by_earlier_releases_keep_their_meaning() {
+        for (stored, meant) in [
+            ("https://api.example.com/.", "https://api.example.com:443"),
+            ("https://api.example.com/..", "https://api.example.com:443"),
+            (
+                "https://api.example.com/%2e/",
+                "https://api.example.com:443",
+            ),
+            (
+                "https://API.example.com:8443/./",
+                "https://api.example.com:8443",
+            ),
+            (
+                "https://api.example.com/x/..",
+                "https://api.example.com:443",
+            ),
+            (
+                "GET https://api.example.com/v1/",
+                "GET https://api.example.com:443/v1/",
+            ),
+        ] {
+            let r = Rule::parse_stored(stored).unwrap_or_else(|e| panic!("{stored}: {e}"));
+            assert_eq!(r.to_string(), meant, "{stored}");
+        }
+        for never in [
+            "https://api.example.com/v1",
+            "https://u@api.example.com/.",
+            "https://api.example.com/.?q",
+            "https://*.example.com/.",
+            "https:///api.example.com/.",
+        ] {
+            let stored = Rule::parse_stored(never).map(|r| r.to_string());
+            assert!(
+                stored.as_ref().is_err() || Rule::parse(never).is_ok(),
+                "{never} -> {stored:?}"
+            );
         }
     }
 

@@ -28,7 +28,7 @@ pub struct DestinationReview {
 
 /// Review one requested rule as written.
 pub fn review(raw: &str) -> DestinationReview {
-    let parsed = match Rule::parse(raw) {
+    let parsed = match Rule::parse_stored(raw) {
         Ok(parsed) => parsed,
         Err(e) => {
             return DestinationReview {

@@ -171,6 +171,9 @@ pub trait EgressWitness: Send + Sync + std::fmt::Debug {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
 }
 
+/// Longest path a trial run records, in characters.
+const MAX_TRIAL_PATH: usize = 1024;
+
 /// Egress state of one invocation: its grants, its budget and its events.
 #[derive(Debug)]
 pub struct EgressSession {
@@ -312,10 +315,10 @@ impl EgressSession {
             path: url.path(),
         };
         if self.trial {
-            *trial_path = Some(
-                skillhost_policy::rule::normalize_path(url.path())
-                    .unwrap_or_else(|_| url.path().to_string()),
-            );
+            // Bounded: the path is the skill's to choose.
+            let path = skillhost_policy::rule::normalize_path(url.path())
+                .unwrap_or_else(|_| url.path().to_string());
+            *trial_path = Some(path.chars().take(MAX_TRIAL_PATH).collect());
             return Err(EgressDenial::Trial);
         }
         self.check_grant(attempt)?;
@@ -353,6 +356,21 @@ impl EgressSession {
         // The host, not the skill, chooses the response coding.
         headers.retain(|(name, _)| !name.eq_ignore_ascii_case("accept-encoding"));
         headers.push(("accept-encoding".into(), coding::ACCEPT_ENCODING.into()));
+        // The request as it will leave, counted before secrets go in: each
+        // placeholder is charged as the longest value a secret can have, so
+        // whether the budget refuses a request never depends on a secret's
+        // length.
+        let placeholders: u64 = headers
+            .iter()
+            .map(|(_, v)| v.matches("{{secret:").count() as u64)
+            .sum();
+        let outgoing = (method.as_str().len() + url.as_str().len()) as u64
+            + headers
+                .iter()
+                .map(|(n, v)| (n.len() + v.len() + 4) as u64)
+                .sum::<u64>()
+            + body_len
+            + placeholders * crate::secrets::MAX_SECRET_LEN as u64;
         // Secrets go in last, after every other check has passed.
         *injected = self.redactor.grants().inject(
             attempt,
@@ -360,14 +378,8 @@ impl EgressSession {
             &mut headers,
             request.body.as_deref(),
         )?;
-        // The whole request, as it will leave, against what is left of the
-        // invocation's budget: nothing is sent past it.
-        let outgoing = request.url.len() as u64
-            + headers
-                .iter()
-                .map(|(n, v)| (n.len() + v.len() + 4) as u64)
-                .sum::<u64>()
-            + body_len;
+        // Against what is left of the invocation's budget: nothing is sent
+        // past it.
         self.bytes.send(outgoing)?;
         // On the durable record before anything leaves the host: a full
         // disk refuses the request rather than send it unrecorded.
@@ -484,6 +496,11 @@ impl ByteBudget {
             Err(EgressDenial::EgressBytes { .. }) => {
                 self.received = self.received_max;
                 Err(self.spent())
+            }
+            // Refused past the per-response cap: at least that much came in.
+            Err(EgressDenial::ResponseTooLarge(cap)) => {
+                self.received = self.received.saturating_add(cap).min(self.received_max);
+                Err(EgressDenial::ResponseTooLarge(cap))
             }
             Err(e) => Err(e),
         }

@@ -114,6 +114,13 @@ impl LoadedCache {
     /// retire the load gate of `digest`.
     pub fn insert(&self, digest: ModuleDigest, skill: Arc<LoadedSkill>) -> Arc<LoadedSkill> {
         self.misses.fetch_add(1, Ordering::Relaxed);
+        self.keep(digest, skill)
+    }
+
+    /// Keep `skill`, compiled from the bytes `digest` names for another
+    /// reason than a call (a skill being added), without counting a miss;
+    /// otherwise as [`insert`](Self::insert).
+    pub fn keep(&self, digest: ModuleDigest, skill: Arc<LoadedSkill>) -> Arc<LoadedSkill> {
         let bytes = skill.size_bytes();
         let mut inner = self.lock();
         inner.loading.remove(&digest);

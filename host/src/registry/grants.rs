@@ -50,7 +50,7 @@ pub fn grant(requested: &Permissions, narrowing: &Narrowing) -> Result<Permissio
 fn narrow_rules(requested: &[String], chosen: &[String]) -> Result<Vec<String>, RegistryError> {
     let parsed: Vec<(&String, Rule)> = requested
         .iter()
-        .filter_map(|r| Rule::parse(r).ok().map(|p| (r, p)))
+        .filter_map(|r| Rule::parse_stored(r).ok().map(|p| (r, p)))
         .collect();
     let mut out: Vec<String> = Vec::new();
     for item in chosen {

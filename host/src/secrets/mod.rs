@@ -520,7 +520,7 @@ pub fn reveal(
                     let rules = row
                         .hosts
                         .iter()
-                        .filter_map(|h| Rule::parse(h).ok())
+                        .filter_map(|h| Rule::parse_stored(h).ok())
                         .collect();
                     Revealed {
                         name: name.clone(),

@@ -52,7 +52,7 @@ impl SkillInfo {
                 .granted
                 .iter()
                 .flat_map(|g| &g.http)
-                .filter_map(|r| Rule::parse(r).ok())
+                .filter_map(|r| Rule::parse_stored(r).ok())
                 .map(|r| r.to_string())
                 .collect(),
         }

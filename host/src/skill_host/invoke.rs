@@ -138,7 +138,7 @@ impl SkillHost {
             destinations: granted
                 .http
                 .iter()
-                .filter_map(|d| Rule::parse(d).ok())
+                .filter_map(|d| Rule::parse_stored(d).ok())
                 .collect(),
             secrets: Arc::new(crate::secrets::reveal(
                 self.registry.secrets(),

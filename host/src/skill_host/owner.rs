@@ -52,6 +52,9 @@ impl SkillHost {
     }
 
     async fn add_inner(&self, bytes: &[u8], actor: &str) -> Result<Added, HostError> {
+        let digest_of = |i: &Inserted| match i {
+            Inserted::New(v) | Inserted::AlreadyPresent(v) => v.digest,
+        };
         let skill = self.engine.load(bytes)?;
         let report = skill.metadata(&metadata_limits(&self.config.limits)).await;
         let meta = report.result.map_err(HostError::Metadata)?;
@@ -68,6 +71,10 @@ impl SkillHost {
                 at: &at,
             },
         )?;
+        // The component compiled here from the bytes just hashed and stored
+        // is the one the first call would otherwise compile again (seconds
+        // for an interpreter component): keep it, within the cache's bound.
+        self.loaded.keep(digest_of(&inserted), Arc::new(skill));
         Ok(match inserted {
             Inserted::New(v) => Added::Pending(v),
             Inserted::AlreadyPresent(v) => Added::Unchanged(v),

@@ -154,7 +154,7 @@ impl SkillHost {
             .requested
             .http
             .iter()
-            .filter_map(|r| Rule::parse(r).ok())
+            .filter_map(|r| Rule::parse_stored(r).ok())
             .collect();
         let mut attempts = Vec::new();
         let mut tried = Vec::new();

@@ -20,13 +20,22 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(normalize_path(&n).as_ref(), Ok(&n), "{raw:?}");
         }
     }
-    // Every destination an earlier release accepted is a bare-origin rule
-    // shown exactly as that release showed it: stored grants and the
-    // secrets' associated data keep their meaning.
+    // Every destination is a bare-origin rule shown exactly as a
+    // destination is shown: grants and the secrets' associated data written
+    // as destinations keep their meaning. (Texts only an earlier, looser
+    // destination parser accepted are read by Rule::parse_stored.)
     if let Ok(d) = Destination::parse(rule_text) {
         let r = Rule::parse(rule_text).expect("a destination is a rule");
+        assert_eq!(Rule::parse_stored(rule_text).as_ref(), Ok(&r), "{rule_text:?}");
         assert_eq!((r.methods.as_ref(), r.prefix.as_ref()), (None, None), "{rule_text:?}");
         assert_eq!(r.to_string(), d.to_string(), "{rule_text:?}");
+    }
+    // A stored text that does not parse strictly reads, if at all, as a
+    // bare origin.
+    if Rule::parse(rule_text).is_err()
+        && let Ok(r) = Rule::parse_stored(rule_text)
+    {
+        assert_eq!((r.methods.as_ref(), r.prefix.as_ref()), (None, None), "{rule_text:?}");
     }
     let Ok(rule) = Rule::parse(rule_text) else {
         return;
