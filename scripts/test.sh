@@ -17,6 +17,10 @@ target/mcp-venv/bin/pip install --quiet --disable-pip-version-check -r tests/mcp
 # tests/mcp/package-lock.json.
 npm ci --prefix tests/mcp --no-audit --no-fund --loglevel=error
 cargo build --release --target wasm32-wasip2 --manifest-path skills-examples/Cargo.toml
+# The Python SDK: its own unit tests (stdlib only), then the Python example
+# skills, built once with a pinned componentize-py into target/polyglot.
+target/mcp-venv/bin/python -m unittest discover -s sdk/python/tests -t sdk/python
+./scripts/build-polyglot.sh target/mcp-venv
 cargo fmt --all --check
 cargo fmt --all --check --manifest-path skills-examples/Cargo.toml
 # The library as an embedder gets it (no dead code behind the one door),

@@ -25,6 +25,7 @@ mod library;
 mod many;
 mod mcp;
 mod owner_cli;
+mod polyglot;
 mod registry;
 mod rules;
 mod scoped_secrets;

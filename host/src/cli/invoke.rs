@@ -117,6 +117,7 @@ pub fn dev(ctx: &Context, args: DevArgs) -> ExitCode {
         Ok(h) => h,
         Err(e) => return fail(&e.to_json()),
     };
+    super::large_module_notice(bytes.len());
     let added = match rt.block_on(host.add(&bytes, &ctx.actor)) {
         Ok(a) => a,
         Err(e) => return fail(&e.to_json()),

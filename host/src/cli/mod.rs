@@ -18,6 +18,7 @@ macro_rules! outln {
 mod audit;
 mod input;
 mod invoke;
+mod new;
 mod owner;
 mod print;
 mod secret;
@@ -125,10 +126,27 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Create a ready skill project: manifest, typed input and output, a
+    /// test, and a build script that prints where the component is.
+    New(new::NewArgs),
     /// Print the effective configuration as TOML.
     Config,
     /// List every stable outcome code and its meaning.
     Codes,
+}
+
+/// Modules from this size on (an interpreter inside: Python, JavaScript)
+/// take seconds to compile; say so before the wait starts.
+const LARGE_MODULE_BYTES: usize = 4 << 20;
+
+/// On stderr, before a large module is compiled.
+fn large_module_notice(len: usize) {
+    if len >= LARGE_MODULE_BYTES {
+        eprintln!(
+            "compiling a {:.1} MB component; this can take tens of seconds, once: later loads use the compiled code",
+            len as f64 / 1e6
+        );
+    }
 }
 
 /// What every command gets.
@@ -181,6 +199,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::serve(&ctx, args),
         Command::Mcp => serve::mcp(&ctx),
         Command::Gc { json } => owner::gc(&ctx, json),
+        Command::New(args) => new::new(args),
     }
 }
 

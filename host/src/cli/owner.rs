@@ -168,6 +168,7 @@ fn run_inner(ctx: &Context, cmd: SkillCommand) -> Result<(), ExitCode> {
             let bytes = std::fs::read(&module).map_err(|e| {
                 fail(&json!({ "code": codes::HOST_IO, "message": format!("cannot read {}: {e}", module.display()) }))
             })?;
+            super::large_module_notice(bytes.len());
             let added = runtime()?
                 .block_on(host.add(&bytes, who))
                 .map_err(|e| fail(&e.to_json()))?;

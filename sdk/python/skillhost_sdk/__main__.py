@@ -1,0 +1,5 @@
+import sys
+
+from skillhost_sdk.build import main
+
+sys.exit(main())
